@@ -1,0 +1,18 @@
+/**
+ * `npm run bench` / `make bench`: every benchmark, one after another, as a
+ * table. `--short` runs each in a CI-affordable few seconds. Results are
+ * figures for this machine only: compare ratios, not absolutes.
+ */
+import os from 'node:os';
+import { run as core } from './mctp-core.bench.js';
+
+const short = process.argv.includes('--short');
+const benches: Array<[string, (o: { short: boolean }) => Promise<Record<string, number | string>>]> = [['mctp-core', core]];
+
+console.log(`bmcemu benchmarks (${short ? 'short' : 'full'}) on ${os.cpus()[0]?.model ?? 'unknown CPU'} x${os.cpus().length}, Node ${process.version}`);
+for (const [name, fn] of benches) {
+  const started = Date.now();
+  const res = await fn({ short });
+  console.log(`\n## ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  for (const [k, v] of Object.entries(res)) console.log(`  ${k.padEnd(40)} ${v}`);
+}
