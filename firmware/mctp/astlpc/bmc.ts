@@ -1,0 +1,352 @@
+/**
+ * The BMC end of an astlpc channel (libmctp MCTP_BINDING_ASTLPC_MODE_BMC).
+ *
+ *   down ──start──► [restarting] ──host consumed the dummy──► ready
+ *   ready/active/failed ──Init(0x00)──► active | failed
+ *   any ──stop──► down  (STR 0x00 + dummy: BMC_READY and CHANNEL_ACTIVE drop)
+ *
+ * "restarting" is the §1.7 E2 fix: if the host may still believe in an old
+ * channel (we announced going down, STR still shows BMC_READY /
+ * CHANNEL_ACTIVE from a previous instance, or a previous instance's "going
+ * down" dummy is still unread in ODR), BMC_READY stays low until the host
+ * has read the "going down" dummy (OBF clear), so it sees BMC_READY fall and
+ * then rise, and re-initialises. A hold-off timer bounds the wait for a host
+ * that is not running at all.
+ *
+ * Everything the host wrote into the window is validated before use (§1.9).
+ */
+import {
+  ASTLPC_MAGIC,
+  ASTLPC_MIN_MTU,
+  ASTLPC_VER_BAD,
+  CA_BMC_VER_CUR,
+  CA_BMC_VER_MIN,
+  CA_MAGIC,
+  CA_NEGOTIATED_VER,
+  CA_RX_OFFSET,
+  CONTROL_HEADER_LEN,
+  type ControlArea,
+  type Layout,
+  bmcInitialLayout,
+  bmcNegotiateMtu,
+  decodeControlArea,
+  encodeControlArea,
+  encodeLayout,
+  isAstlpcVersion,
+  layoutsEqual,
+  negotiateVersion,
+  u16be,
+  validateLayout,
+} from './control-area.js';
+import { type InitFailure, counterNames as C } from './counters.js';
+import { AstlpcEndpoint, type EndpointConfig, type OwnLayout } from './endpoint.js';
+import {
+  ASTLPC_CMD_DUMMY,
+  ASTLPC_CMD_INITIALISE,
+  ASTLPC_CMD_RX_COMPLETE,
+  ASTLPC_CMD_TX_BEGIN,
+  KCS_STATUS_BMC_READY,
+  KCS_STATUS_CHANNEL_ACTIVE,
+  KCS_STATUS_IBF,
+  KCS_STATUS_OBF,
+  commandName,
+} from './kcs-bits.js';
+import type { AstlpcBmcKcsPort, Unsubscribe } from './ports.js';
+
+export type BmcChannelState =
+  /** Not running (interface down, or closed). STR shows 0x00 once we have announced it. */
+  | 'down'
+  /** Announced going down; waiting for the host to read the dummy before BMC_READY. */
+  | 'restarting'
+  /** BMC_READY set, waiting for the host's Init. */
+  | 'ready'
+  /** BMC_READY | CHANNEL_ACTIVE: negotiated, packets flow. */
+  | 'active'
+  /** The last Init failed (STR 0x81, negotiated_ver 0); a new Init may succeed. */
+  | 'failed';
+
+export interface BmcEndpointConfig extends EndpointConfig {
+  /** Longest wait for the host to consume the "going down" dummy before re-init anyway. */
+  restartHoldoffMs: number;
+}
+
+/** STR values the BMC writes (§1.6 "Status update"). */
+const STATUS_DOWN = 0x00;
+/** BMC init: BMC_READY with OBF explicitly 0, so a stale OBF cannot block the dummy. */
+const STATUS_READY = KCS_STATUS_BMC_READY;
+/** Channel init result; bit 0 set = "preserve OBF" (a STR write can clear OBF, never set it). */
+const STATUS_ACTIVE = KCS_STATUS_BMC_READY | KCS_STATUS_CHANNEL_ACTIVE | KCS_STATUS_OBF;
+const STATUS_INIT_FAILED = KCS_STATUS_BMC_READY | KCS_STATUS_OBF;
+
+function flipToOwn(layout: Layout): OwnLayout {
+  // Control area names are the host's: its rx is our tx.
+  return { tx: { ...layout.rx }, rx: { ...layout.tx } };
+}
+
+export class BmcEndpoint extends AstlpcEndpoint {
+  readonly mode = 'bmc' as const;
+  #state: BmcChannelState = 'down';
+  /** STR as we last wrote it. */
+  #str = STATUS_DOWN;
+  /** Layout at start: offsets never change; sizes are the negotiation limit. */
+  readonly #initialLayout: Layout;
+  /** We told the host we are going away and it may not have seen it yet. */
+  #announcedDown = false;
+  #unsubscribe: Unsubscribe | undefined;
+  #holdoff: { cancel(): void } | undefined;
+
+  constructor(
+    private readonly kcs: AstlpcBmcKcsPort,
+    private readonly bcfg: BmcEndpointConfig,
+  ) {
+    super(bcfg);
+    this.#initialLayout = bmcInitialLayout(bcfg.versionMax, bcfg.windowSize, bcfg.mtu || undefined);
+    this.own = flipToOwn(this.#initialLayout);
+  }
+
+  get state(): BmcChannelState {
+    return this.#state;
+  }
+
+  get lastStatus(): number {
+    return this.#str;
+  }
+
+  /** The layout the BMC publishes at start (control-area naming). */
+  get initialLayout(): Layout {
+    return { rx: { ...this.#initialLayout.rx }, tx: { ...this.#initialLayout.tx } };
+  }
+
+  #setState(state: BmcChannelState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emitState();
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.epoch++;
+    this.#unsubscribe = this.kcs.subscribe(() => this.kick());
+    void this.enqueue(() => this.#boot());
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.epoch++;
+    this.cancelTimers();
+    this.#holdoff = undefined;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    this.channelDown();
+    this.#setState('down');
+    // mctp_astlpc_destroy: STR 0x00 then the dummy, so the host sees BMC_READY
+    // and CHANNEL_ACTIVE drop. Not gated: it must run even though we stopped.
+    await this.enqueue(async () => {
+      await this.#setStatus(STATUS_DOWN);
+      this.#announcedDown = true;
+    }, false);
+  }
+
+  async #boot(): Promise<void> {
+    const str = await this.kcs.readStatus();
+    if (!this.#announcedDown && str & (KCS_STATUS_BMC_READY | KCS_STATUS_CHANNEL_ACTIVE)) {
+      // A previous instance left the channel looking alive: announce its end
+      // first, or the host would miss the restart (§1.7 E2).
+      await this.#setStatus(STATUS_DOWN);
+      this.#announcedDown = true;
+    }
+    // OBF still set with BMC_READY clear: a predecessor's "going down" dummy
+    // the host has not read yet. Hold too, or the host would never see the fall.
+    if (this.#announcedDown || str & KCS_STATUS_OBF) {
+      this.#setState('restarting');
+      this.#holdoff = this.after(this.bcfg.restartHoldoffMs, () => {
+        this.#holdoff = undefined;
+        if (this.#state !== 'restarting') return;
+        this.counters.inc(C.restartHoldoffExpired);
+        void this.enqueue(() => this.#init());
+      });
+      // The host may have read the dummy already (e.g. while we were down).
+      this.kick();
+      return;
+    }
+    await this.#init();
+  }
+
+  /** mctp_astlpc_init_bmc (§1.7 "BMC init"): publish the header, then STR 0x80 + dummy. */
+  async #init(): Promise<void> {
+    if (this.#state !== 'down' && this.#state !== 'restarting') return;
+    this.#holdoff?.cancel();
+    this.#holdoff = undefined;
+    const header: ControlArea = {
+      magic: ASTLPC_MAGIC,
+      bmcVerMin: this.cfg.versionMin,
+      bmcVerCur: this.cfg.versionMax,
+      hostVerMin: 0,
+      hostVerCur: 0,
+      negotiatedVer: ASTLPC_VER_BAD,
+      pad0: 0,
+      layout: this.#initialLayout,
+    };
+    this.wwrite(0, encodeControlArea(header));
+    this.own = flipToOwn(this.#initialLayout);
+    this.channelDown();
+    this.#announcedDown = false;
+    await this.#setStatus(STATUS_READY);
+    this.#setState('ready');
+    // A host that started first may already have written its Init.
+    this.kick();
+  }
+
+  /** mctp_astlpc_kcs_set_status: STR first, then the dummy that interrupts the host (c84fd56). */
+  async #setStatus(value: number): Promise<void> {
+    await this.kcs.writeStatus(value);
+    this.#str = value;
+    await this.kcs.writeData(ASTLPC_CMD_DUMMY);
+    this.emitState();
+  }
+
+  protected async service(): Promise<void> {
+    if (this.#state === 'down') return;
+    const str = await this.kcs.readStatus();
+    if (this.#state === 'restarting') {
+      // Leave any Init in IDR: it is handled right after we become ready.
+      if (!(str & KCS_STATUS_OBF)) await this.#init();
+      return;
+    }
+    if (str & KCS_STATUS_IBF) {
+      const cmd = await this.kcs.readData();
+      await this.#handle(cmd);
+    }
+    await this.flushCommands();
+  }
+
+  protected async peerCanAccept(): Promise<boolean> {
+    return !((await this.kcs.readStatus()) & KCS_STATUS_OBF);
+  }
+
+  protected async writeCommand(cmd: number): Promise<void> {
+    await this.kcs.writeData(cmd);
+  }
+
+  async #handle(cmd: number): Promise<void> {
+    switch (cmd) {
+      case ASTLPC_CMD_INITIALISE:
+        this.counters.inc(C.cmdReceived(commandName(cmd)));
+        return this.#initChannel();
+      case ASTLPC_CMD_DUMMY:
+        // Only the BMC sends dummies; libmctp's BMC ignores one from the host too.
+        this.counters.inc(C.cmdReceived(commandName(cmd)));
+        return;
+      case ASTLPC_CMD_TX_BEGIN:
+      case ASTLPC_CMD_RX_COMPLETE:
+        this.counters.inc(C.cmdReceived(commandName(cmd)));
+        if (this.#state !== 'active') {
+          // Before a successful Init only 0x00 and 0xFF mean anything (§1.9).
+          this.counters.inc(C.cmdBeforeInit);
+          return;
+        }
+        if (cmd === ASTLPC_CMD_TX_BEGIN) return this.onTxBegin();
+        return this.onRxComplete();
+      default:
+        this.counters.inc(C.cmdUnknown);
+        this.lastError = `unknown KCS command ${commandName(cmd)} from host`;
+        return;
+    }
+  }
+
+  /**
+   * mctp_astlpc_init_channel (§1.7 "BMC poll → Init"): negotiate version and
+   * layout from what the host wrote, publish the result, STR 0xC1 / 0x81 + dummy.
+   */
+  async #initChannel(): Promise<void> {
+    this.counters.inc(C.initReceived);
+    // A fresh Init voids whatever was in flight in either direction.
+    this.channelDown();
+
+    const hdr = decodeControlArea(this.wread(0, CONTROL_HEADER_LEN));
+    this.#restoreBmcFields(hdr);
+
+    const negotiated = negotiateVersion(this.cfg.versionMin, this.cfg.versionMax, hdr.hostVerMin, hdr.hostVerCur);
+    let failure: InitFailure | null = null;
+    let detail = '';
+    let layout: Layout | null = null;
+    let mtu: number = ASTLPC_MIN_MTU;
+    if (!isAstlpcVersion(negotiated)) {
+      failure = 'version';
+      detail = `host versions ${hdr.hostVerMin}..${hdr.hostVerCur}, BMC ${this.cfg.versionMin}..${this.cfg.versionMax}`;
+    } else {
+      // All four fields are checked, even the ones the host should not touch.
+      const fault = validateLayout(negotiated, hdr.layout, this.cfg.windowSize);
+      if (fault) {
+        failure = `layout:${fault}`;
+        detail = `host-proposed layout ${describe(hdr.layout)}: ${fault}`;
+      } else {
+        const result = bmcNegotiateMtu(negotiated, this.#initialLayout, hdr.layout.rx.size, this.cfg.mtu || undefined);
+        const pending: Layout = {
+          rx: { offset: this.#initialLayout.rx.offset, size: result.size },
+          tx: { offset: this.#initialLayout.tx.offset, size: result.size },
+        };
+        const pendingFault = validateLayout(negotiated, pending, this.cfg.windowSize);
+        if (pendingFault) {
+          failure = 'mtu';
+          detail = `negotiated layout ${describe(pending)}: ${pendingFault}`;
+        } else {
+          // Our own offsets, symmetric sizes: the host's offsets are never used (§1.9 D(b)).
+          this.wwrite(CA_RX_OFFSET, encodeLayout(pending));
+          layout = pending;
+          // v1 has no MTU negotiation: the spec's MTU is the BTU (see docs/astlpc.md).
+          mtu = negotiated >= 2 ? result.mtu : ASTLPC_MIN_MTU;
+        }
+      }
+    }
+
+    if (failure || !layout || !isAstlpcVersion(negotiated)) {
+      // Deviation from libmctp, which leaves a host's bad values in place: put
+      // our layout back so a well-behaved host's next Init can succeed.
+      if (!layoutsEqual(hdr.layout, this.#initialLayout)) {
+        this.wwrite(CA_RX_OFFSET, encodeLayout(this.#initialLayout));
+        // rx_size is the host's to write; anything else it changed was not.
+        const { rx, tx } = hdr.layout;
+        const init = this.#initialLayout;
+        if (rx.offset !== init.rx.offset || tx.offset !== init.tx.offset || tx.size !== init.tx.size) {
+          this.counters.inc(C.controlAreaRestored);
+        }
+      }
+      this.wwrite(CA_NEGOTIATED_VER, u16be(ASTLPC_VER_BAD));
+      const why: InitFailure = failure ?? 'mtu';
+      this.counters.inc(C.initFailed(why));
+      this.lastError = `channel init failed (${why}): ${detail}`;
+      this.#setState('failed');
+      await this.#setStatus(STATUS_INIT_FAILED);
+      return;
+    }
+
+    this.wwrite(CA_NEGOTIATED_VER, u16be(negotiated));
+    this.counters.inc(C.initOk);
+    this.lastError = null;
+    await this.#setStatus(STATUS_ACTIVE);
+    if (!this.running) return;
+    this.#setState('active');
+    this.channelUp(negotiated, flipToOwn(layout), mtu);
+  }
+
+  /** The host may not write magic or the BMC's versions; if it did, put them back (counted). */
+  #restoreBmcFields(hdr: ControlArea): void {
+    if (hdr.magic === ASTLPC_MAGIC && hdr.bmcVerMin === this.cfg.versionMin && hdr.bmcVerCur === this.cfg.versionMax) {
+      return;
+    }
+    const fields = Buffer.alloc(CA_BMC_VER_CUR + 2 - CA_MAGIC);
+    fields.writeUInt32BE(ASTLPC_MAGIC, CA_MAGIC);
+    fields.writeUInt16BE(this.cfg.versionMin, CA_BMC_VER_MIN);
+    fields.writeUInt16BE(this.cfg.versionMax, CA_BMC_VER_CUR);
+    this.wwrite(CA_MAGIC, fields);
+    this.counters.inc(C.controlAreaRestored);
+  }
+}
+
+function describe(layout: Layout): string {
+  const hex = (n: number): string => `0x${n.toString(16)}`;
+  return `rx={${hex(layout.rx.offset)},${hex(layout.rx.size)}} tx={${hex(layout.tx.offset)},${hex(layout.tx.size)}}`;
+}
