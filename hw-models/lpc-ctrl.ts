@@ -53,7 +53,7 @@ export const MCTP_WINDOW_SIZE = 0x10_0000;
 
 export const DEFAULT_RESERVED_BASE = 0x9800_0000;
 export const DEFAULT_RESERVED_SIZE = 0x20_0000;
-export const DEFAULT_WINDOW_FILE = 'lpc-mctp-window.bin';
+export const DEFAULT_WINDOW_FILE = 'lpc-fw-window'; // docs/lpc-window.md
 
 function isPowerOfTwo(n: number): boolean {
   return n > 0 && Number.isInteger(Math.log2(n));

@@ -236,6 +236,21 @@ export class HostEndpoint extends AstlpcEndpoint {
     this.#armRetry();
   }
 
+  /**
+   * An I/O error while initialising (typically: the KCS wire is not connected
+   * yet) must not leave the host stuck in 'starting', where KCS events are
+   * ignored: treat it like a BMC that is not ready, so the next KCS event
+   * (e.g. the wire's hello) or the retry timer tries again.
+   */
+  protected override taskFailed(err: unknown): void {
+    super.taskFailed(err);
+    if (this.running && this.#state === 'starting') {
+      this.channelDown();
+      this.#setState('bmc-not-ready');
+      this.#armRetry();
+    }
+  }
+
   #armRetry(): void {
     if (this.#retry) return;
     this.#retry = this.after(this.hcfg.retryMs, () => {

@@ -1,0 +1,71 @@
+/**
+ * The AST2500 parts of one emulated BMC that a host can reach, and the wires
+ * that expose their host side: the LPC controller with its file-backed MCTP
+ * firmware window, the four KCS channels (the MCTP channel served on a KCS
+ * wire socket), and the VUART. Firmware sees only the BMC-side registers
+ * through drivers; a host sees only the wires.
+ */
+import path from 'node:path';
+import { KcsController, type KcsChannel, type KcsChannelNumber } from './kcs.js';
+import { LpcCtrl } from './lpc-ctrl.js';
+import { Vuart } from './vuart.js';
+import { ChardevSocket, type ChardevEndpoint } from './wire/chardev-socket.js';
+import { KcsWireServer } from './wire/kcs-wire-server.js';
+import { LPC_FW_WINDOW_FILENAME } from './wire/window-file.js';
+
+export interface Ast2500SocOptions {
+  /** The instance's runtime directory (tmpfs): window file and sockets live here. */
+  runtimeDir: string;
+  /** KCS channel carrying MCTP (skiboot's 0xCA2/0xCA3 is channel 3). */
+  mctpKcsChannel?: KcsChannelNumber;
+  /** Where the MCTP KCS wire listens (default: UNIX socket `kcs-mctp.sock` in runtimeDir). */
+  kcsWireEndpoint?: ChardevEndpoint;
+}
+
+export const KCS_MCTP_SOCKET = 'kcs-mctp.sock';
+
+export class Ast2500Soc {
+  readonly runtimeDir: string;
+  readonly lpc: LpcCtrl;
+  readonly kcs = new KcsController();
+  readonly vuart = new Vuart();
+  readonly mctpKcs: KcsChannel;
+  readonly kcsWire: ChardevSocket;
+  readonly kcsWireServer: KcsWireServer;
+
+  constructor(opts: Ast2500SocOptions) {
+    this.runtimeDir = opts.runtimeDir;
+    this.lpc = new LpcCtrl({ runtimeDir: opts.runtimeDir, fileName: LPC_FW_WINDOW_FILENAME });
+    const ch = opts.mctpKcsChannel ?? 3;
+    this.mctpKcs = this.kcs.channel(ch);
+    this.kcsWire = new ChardevSocket({
+      role: 'server',
+      endpoint: opts.kcsWireEndpoint ?? { kind: 'unix', path: path.join(opts.runtimeDir, KCS_MCTP_SOCKET) },
+    });
+    this.kcsWireServer = new KcsWireServer(this.mctpKcs, this.kcsWire, { channel: ch });
+  }
+
+  get windowFile(): string {
+    return path.join(this.runtimeDir, LPC_FW_WINDOW_FILENAME);
+  }
+
+  /** Start serving the host-side wires. */
+  async start(): Promise<void> {
+    await this.kcsWire.listen();
+  }
+
+  async close(): Promise<void> {
+    this.kcsWireServer.detach();
+    await this.kcsWire.close();
+    this.lpc.close();
+  }
+
+  snapshot(): Record<string, unknown> {
+    return {
+      lpc: this.lpc.snapshot(),
+      kcs: this.kcs.snapshot(),
+      vuart: this.vuart.snapshot(),
+      kcsWire: { ...this.kcsWire.stats(), server: this.kcsWireServer.stats() },
+    };
+  }
+}
