@@ -5,9 +5,15 @@
  */
 import os from 'node:os';
 import { run as core } from './mctp-core.bench.js';
+import { run as kcsWire } from './kcs-wire.bench.js';
+import { run as serial } from './serial.bench.js';
 
 const short = process.argv.includes('--short');
-const benches: Array<[string, (o: { short: boolean }) => Promise<Record<string, number | string>>]> = [['mctp-core', core]];
+const benches: Array<[string, (o: { short: boolean }) => Promise<Record<string, number | string>>]> = [
+  ['mctp-core', core],
+  ['serial-binding', serial],
+  ['kcs-wire', kcsWire],
+];
 
 console.log(`bmcemu benchmarks (${short ? 'short' : 'full'}) on ${os.cpus()[0]?.model ?? 'unknown CPU'} x${os.cpus().length}, Node ${process.version}`);
 for (const [name, fn] of benches) {

@@ -1,0 +1,67 @@
+/**
+ * Per-instance runtime directories: every socket and the window file of one
+ * bmcemu instance live in its own directory, on tmpfs where there is one
+ * (QEMU maps the window file; tmpfs keeps it in memory), so several instances
+ * run side by side. A pid file claims the directory; a stale claim (its
+ * process is gone) is taken over.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const PID_FILE = 'bmcemu.pid';
+
+/** Where instances live by default: /dev/shm/bmcemu-<uid> (tmpfs), else the temp dir. */
+export function defaultRuntimeBase(): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  const shm = '/dev/shm';
+  const base = fs.existsSync(shm) ? shm : os.tmpdir();
+  return path.join(base, `bmcemu-${uid}`);
+}
+
+export function instanceDir(instance: string, runtimeDir?: string): string {
+  if (runtimeDir) return path.resolve(runtimeDir);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(instance) || instance.startsWith('.')) {
+    throw new Error(`instance name "${instance}" must be 1-64 letters, digits, '_', '-' or '.' (not starting with '.')`);
+  }
+  return path.join(process.env.BMCEMU_RUNTIME_BASE ?? defaultRuntimeBase(), instance);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface ClaimedDir {
+  dir: string;
+  release(): void;
+}
+
+/** Create (0700) and claim the directory for this process; refuse one a live bmcemu holds. */
+export function claimRuntimeDir(dir: string): ClaimedDir {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pidPath = path.join(dir, PID_FILE);
+  try {
+    const pid = Number(fs.readFileSync(pidPath, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      throw new Error(`runtime directory ${dir} is in use by bmcemu pid ${pid}; stop it or choose another --instance`);
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  fs.writeFileSync(pidPath, `${process.pid}\n`);
+  return {
+    dir,
+    release() {
+      try {
+        if (fs.readFileSync(pidPath, 'utf8').trim() === String(process.pid)) fs.rmSync(pidPath);
+      } catch {
+        /* already gone */
+      }
+    },
+  };
+}
