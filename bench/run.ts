@@ -4,6 +4,7 @@
  * figures for this machine only: compare ratios, not absolutes.
  */
 import os from 'node:os';
+import { run as astlpc } from './astlpc.bench.js';
 import { run as core } from './mctp-core.bench.js';
 import { run as kcsWire } from './kcs-wire.bench.js';
 import { run as serial } from './serial.bench.js';
@@ -13,6 +14,7 @@ const benches: Array<[string, (o: { short: boolean }) => Promise<Record<string, 
   ['mctp-core', core],
   ['serial-binding', serial],
   ['kcs-wire', kcsWire],
+  ['astlpc (two processes)', astlpc],
 ];
 
 console.log(`bmcemu benchmarks (${short ? 'short' : 'full'}) on ${os.cpus()[0]?.model ?? 'unknown CPU'} x${os.cpus().length}, Node ${process.version}`);
