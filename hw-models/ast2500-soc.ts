@@ -20,9 +20,12 @@ export interface Ast2500SocOptions {
   mctpKcsChannel?: KcsChannelNumber;
   /** Where the MCTP KCS wire listens (default: UNIX socket `kcs-mctp.sock` in runtimeDir). */
   kcsWireEndpoint?: ChardevEndpoint;
+  /** Where the UART wired to the host's second serial port listens (default: `uart-mctp.sock`). */
+  mctpUartEndpoint?: ChardevEndpoint;
 }
 
 export const KCS_MCTP_SOCKET = 'kcs-mctp.sock';
+export const UART_MCTP_SOCKET = 'uart-mctp.sock';
 
 export class Ast2500Soc {
   readonly runtimeDir: string;
@@ -32,6 +35,12 @@ export class Ast2500Soc {
   readonly mctpKcs: KcsChannel;
   readonly kcsWire: ChardevSocket;
   readonly kcsWireServer: KcsWireServer;
+  /**
+   * A BMC UART cabled to the host's second serial port (ttyS1), carrying the
+   * MCTP serial binding. It is a plain byte stream, so the wire is the chardev
+   * socket itself (QEMU's `-serial chardev:…` connects to it).
+   */
+  readonly mctpUart: ChardevSocket;
 
   constructor(opts: Ast2500SocOptions) {
     this.runtimeDir = opts.runtimeDir;
@@ -43,6 +52,10 @@ export class Ast2500Soc {
       endpoint: opts.kcsWireEndpoint ?? { kind: 'unix', path: path.join(opts.runtimeDir, KCS_MCTP_SOCKET) },
     });
     this.kcsWireServer = new KcsWireServer(this.mctpKcs, this.kcsWire, { channel: ch });
+    this.mctpUart = new ChardevSocket({
+      role: 'server',
+      endpoint: opts.mctpUartEndpoint ?? { kind: 'unix', path: path.join(opts.runtimeDir, UART_MCTP_SOCKET) },
+    });
   }
 
   get windowFile(): string {
@@ -52,11 +65,13 @@ export class Ast2500Soc {
   /** Start serving the host-side wires. */
   async start(): Promise<void> {
     await this.kcsWire.listen();
+    await this.mctpUart.listen();
   }
 
   async close(): Promise<void> {
     this.kcsWireServer.detach();
     await this.kcsWire.close();
+    await this.mctpUart.close();
     this.lpc.close();
   }
 
@@ -66,6 +81,7 @@ export class Ast2500Soc {
       kcs: this.kcs.snapshot(),
       vuart: this.vuart.snapshot(),
       kcsWire: { ...this.kcsWire.stats(), server: this.kcsWireServer.stats() },
+      mctpUart: this.mctpUart.stats(),
     };
   }
 }

@@ -64,15 +64,21 @@ export class RouteTable {
       throw new MctpError('EINVAL', `gateway EID ${rt.gateway.eid} is not unicast (8..254)`);
     }
     const net = routeNet(rt);
-    if (this.#routes.some((r) => routeNet(r) === net && r.min === rt.min && r.max === rt.max)) {
+    // One EID may be local on several interfaces (a BMC is EID 8 on every
+    // link), so local routes only clash on the same interface.
+    const clash = (r: RouteEntry): boolean =>
+      routeNet(r) === net && r.min === rt.min && r.max === rt.max && (rt.type !== 'local' || r.type !== 'local' || r.dev === rt.dev);
+    if (this.#routes.some(clash)) {
       throw new MctpError('EEXIST', `a route for ${rt.min}-${rt.max} on net ${net} already exists`);
     }
     this.#routes.unshift(rt);
   }
 
   /** Remove the route matching net/min/max (and type unicast, as RTM_DELROUTE). */
-  remove(net: number, min: number, max: number, type: RouteEntry['type'] = 'unicast'): RouteEntry {
-    const i = this.#routes.findIndex((r) => r.type === type && routeNet(r) === net && r.min === min && r.max === max);
+  remove(net: number, min: number, max: number, type: RouteEntry['type'] = 'unicast', dev?: MctpInterface): RouteEntry {
+    const i = this.#routes.findIndex(
+      (r) => r.type === type && routeNet(r) === net && r.min === min && r.max === max && (dev === undefined || r.dev === dev),
+    );
     if (i < 0) throw new MctpError('ENOENT', `no route for ${min}-${max} on net ${net}`);
     return this.#routes.splice(i, 1)[0]!;
   }

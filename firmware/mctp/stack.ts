@@ -176,7 +176,7 @@ export class MctpStack {
     const i = iface.addrs.indexOf(eid);
     if (i < 0) throw new MctpError('ENOENT', `EID ${eid} is not assigned to ${ifname}`);
     iface.addrs.splice(i, 1);
-    this.routes.remove(iface.net, eid, eid, 'local');
+    this.routes.remove(iface.net, eid, eid, 'local', iface);
     this.#emit({ kind: 'address-removed', iface: ifname, eid });
   }
 

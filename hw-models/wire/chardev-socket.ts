@@ -160,6 +160,15 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
     return describeEndpoint(this.endpoint);
   }
 
+  /**
+   * The current peer's socket, for a consumer that wants the stream itself
+   * (the MCTP serial binding uses its backpressure). Reads stay visible
+   * through 'data' as well.
+   */
+  get peerStream(): net.Socket | null {
+    return this.#peer;
+  }
+
   get connected(): boolean {
     return this.#peer !== null && !this.#peer.destroyed;
   }

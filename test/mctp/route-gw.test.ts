@@ -152,3 +152,12 @@ t.test('forwarding between interfaces (bridging)', async (t) => {
   binding.inject(pkt({ src: 9, dest: 20 }, [1]));
   t.equal(dev.counters.rxDrops['fwd-failed'], 1, 'egress down');
 });
+
+t.test('one EID may be local on several interfaces (a BMC is EID 8 on every link)', async (t) => {
+  const { stack } = setup();
+  stack.addInterface('mctptest1', new TestBinding()).setUp(true);
+  stack.addAddress('mctptest1', 8);
+  t.same(stack.interface('mctptest1').addrs, [8]);
+  stack.removeAddress('mctptest1', 8);
+  t.equal(stack.lookupRoute(1, 8)?.dev.name, 'mctptest0', "the other interface's local route stays");
+});
