@@ -2,25 +2,12 @@ import t from 'tap';
 import { ManualClock } from '../../firmware/mctp/clock.js';
 import { MCTP_TAG_OWNER } from '../../firmware/mctp/constants.js';
 import { ECHO_HEADER, echoRequest, startEchoResponder } from '../../firmware/mctp/echo.js';
-import { createBindingPair } from '../../firmware/mctp/loopback.js';
-import { MctpStack } from '../../firmware/mctp/stack.js';
+import { pairedStacks } from './helpers.js';
 
-function pair(clock: ManualClock) {
-  const [a, b] = createBindingPair();
-  const bmc = new MctpStack({ clock });
-  const host = new MctpStack({ clock });
-  bmc.addInterface('mctp0', a).setUp(true);
-  host.addInterface('mctp0', b).setUp(true);
-  bmc.addAddress('mctp0', 8);
-  host.addAddress('mctp0', 9);
-  bmc.addRoute({ min: 9, dev: 'mctp0' });
-  host.addRoute({ min: 8, dev: 'mctp0' });
-  return { bmc, host };
-}
 
 t.test('mctp-req compatible request against an mctp-echo compatible responder', async (t) => {
   const clock = new ManualClock();
-  const { bmc, host } = pair(clock);
+  const { bmc, host } = pairedStacks({ clock });
   const responder = startEchoResponder(host);
   const r = await echoRequest(bmc, { eid: 9, len: 200, clock });
   t.equal(r.bytes, 203, 'cc de f0 + 200 bytes');
@@ -43,7 +30,7 @@ t.test('mctp-req compatible request against an mctp-echo compatible responder', 
 
 t.test('a request with no responder times out on the injectable clock', async (t) => {
   const clock = new ManualClock();
-  const { bmc } = pair(clock);
+  const { bmc } = pairedStacks({ clock });
   const p = echoRequest(bmc, { eid: 9, clock, timeoutMs: 250 });
   await new Promise((r) => setImmediate(r));
   clock.advance(250);
@@ -54,6 +41,6 @@ t.test('a request with no responder times out on the injectable clock', async (t
 
 t.test('unreachable EID is an immediate, clear error', async (t) => {
   const clock = new ManualClock();
-  const { bmc } = pair(clock);
+  const { bmc } = pairedStacks({ clock });
   await t.rejects(echoRequest(bmc, { eid: 42, clock }), { code: 'EHOSTUNREACH' });
 });

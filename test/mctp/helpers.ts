@@ -3,7 +3,9 @@ import type { BindingMtu, BindingPort, MctpBinding } from '../../firmware/mctp/b
 import { ManualClock } from '../../firmware/mctp/clock.js';
 import { MCTP_VER } from '../../firmware/mctp/constants.js';
 import { encodePacket } from '../../firmware/mctp/header.js';
+import { createBindingPair } from '../../firmware/mctp/loopback.js';
 import { MctpStack } from '../../firmware/mctp/stack.js';
+export { prng } from '../helpers/prng.js';
 
 /** A binding whose wire is the test: it records what is sent and injects what is received. */
 export class TestBinding implements MctpBinding {
@@ -94,14 +96,18 @@ export function setup(opts: { mtu?: number; eid?: number | null; net?: number; h
 /** Let deferred deliveries (microtasks) run. */
 export const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-/** Small seeded PRNG (mulberry32) so randomised tests are repeatable. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
+
+/** Two stacks joined by an in-memory link: "bmc" EID 8 and "host" EID 9 on mctp0, routed to each other. */
+export function pairedStacks(opts: { mtu?: number; clock?: ManualClock } = {}) {
+  const mtu = { initial: opts.mtu ?? 68 };
+  const [a, b] = createBindingPair({ mtu }, { mtu });
+  const bmc = new MctpStack(opts.clock ? { clock: opts.clock } : {});
+  const host = new MctpStack(opts.clock ? { clock: opts.clock } : {});
+  bmc.addInterface('mctp0', a).setUp(true);
+  host.addInterface('mctp0', b).setUp(true);
+  bmc.addAddress('mctp0', 8);
+  host.addAddress('mctp0', 9);
+  bmc.addRoute({ min: 9, dev: 'mctp0' });
+  host.addRoute({ min: 8, dev: 'mctp0' });
+  return { bmc, host };
 }

@@ -3,26 +3,13 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MCTP_NET_ANY, MCTP_ADDR_ANY, MCTP_TAG_OWNER } from '../../firmware/mctp/constants.js';
-import { createBindingPair } from '../../firmware/mctp/loopback.js';
 import { PcapWriter, pcapFileHeader } from '../../firmware/mctp/pcap.js';
-import { MctpStack } from '../../firmware/mctp/stack.js';
+import { pairedStacks } from './helpers.js';
 
-function pairedStacks(mtu: number) {
-  const [a, b] = createBindingPair({ mtu: { initial: mtu } }, { mtu: { initial: mtu } });
-  const bmc = new MctpStack();
-  const host = new MctpStack();
-  bmc.addInterface('mctp0', a).setUp(true);
-  host.addInterface('mctp0', b).setUp(true);
-  bmc.addAddress('mctp0', 8);
-  host.addAddress('mctp0', 9);
-  bmc.addRoute({ min: 9, dev: 'mctp0' });
-  host.addRoute({ min: 8, dev: 'mctp0' });
-  return { bmc, host };
-}
 
 for (const mtu of [68, 4096]) {
   t.test(`64 KiB messages each way at MTU ${mtu}`, async (t) => {
-    const { bmc, host } = pairedStacks(mtu);
+    const { bmc, host } = pairedStacks({ mtu });
     const echo = host.socket();
     echo.bind({ net: MCTP_NET_ANY, eid: MCTP_ADDR_ANY, type: 0x7e, tag: 0 });
     const client = bmc.socket();
@@ -43,7 +30,7 @@ for (const mtu of [68, 4096]) {
 
 t.test('pcap capture is Linux cooked (SLL, 0x00FA), as tcpdump -i mctpN writes it', async (t) => {
   const dir = t.testdir();
-  const { bmc, host } = pairedStacks(68);
+  const { bmc, host } = pairedStacks();
   const file = join(dir, 'mctp0.pcap');
   const cap = new PcapWriter(file, { now: () => 1700000000123.456 });
   bmc.interface('mctp0').addTap(cap);

@@ -19,6 +19,7 @@ import type {
   AstlpcWindowPort,
   MaybePromise,
 } from '../../../firmware/mctp/astlpc/ports.js';
+export { prng } from '../../helpers/prng.js';
 
 export const STR_OBF = 0x01;
 export const STR_IBF = 0x02;
@@ -273,14 +274,3 @@ export class FakeBindingPort implements BindingPort {
   }
 }
 
-/** Deterministic PRNG (mulberry32) for the fuzz test. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

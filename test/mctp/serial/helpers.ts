@@ -1,18 +1,9 @@
 /** Shared test fixtures for the serial binding tests (not a test file itself). */
 import { Duplex } from 'node:stream';
 import type { BindingPort, MctpBinding } from '../../../firmware/mctp/binding.js';
+import { prng } from '../../helpers/prng.js';
+export { prng };
 
-/** Deterministic PRNG (mulberry32) so random tests replay exactly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function randInt(rand: () => number, min: number, max: number): number {
   return min + Math.floor(rand() * (max - min + 1));
