@@ -11,6 +11,7 @@ import { LpcCtrl } from './lpc-ctrl.js';
 import { Vuart } from './vuart.js';
 import { ChardevSocket, type ChardevEndpoint } from './wire/chardev-socket.js';
 import { KcsWireServer } from './wire/kcs-wire-server.js';
+import { UartWire } from './wire/uart-wire.js';
 import { LPC_FW_WINDOW_FILENAME } from './wire/window-file.js';
 
 export interface Ast2500SocOptions {
@@ -22,10 +23,13 @@ export interface Ast2500SocOptions {
   kcsWireEndpoint?: ChardevEndpoint;
   /** Where the UART wired to the host's second serial port listens (default: `uart-mctp.sock`). */
   mctpUartEndpoint?: ChardevEndpoint;
+  /** Where the VUART's host side (the host console, ttyS0) listens (default: `console.sock`). */
+  consoleEndpoint?: ChardevEndpoint;
 }
 
 export const KCS_MCTP_SOCKET = 'kcs-mctp.sock';
 export const UART_MCTP_SOCKET = 'uart-mctp.sock';
+export const CONSOLE_SOCKET = 'console.sock';
 
 export class Ast2500Soc {
   readonly runtimeDir: string;
@@ -41,6 +45,9 @@ export class Ast2500Soc {
    * socket itself (QEMU's `-serial chardev:…` connects to it).
    */
   readonly mctpUart: ChardevSocket;
+  /** The VUART's host side: the host's first serial port (its console). */
+  readonly consoleWire: ChardevSocket;
+  readonly vuartWire: UartWire;
 
   constructor(opts: Ast2500SocOptions) {
     this.runtimeDir = opts.runtimeDir;
@@ -56,6 +63,11 @@ export class Ast2500Soc {
       role: 'server',
       endpoint: opts.mctpUartEndpoint ?? { kind: 'unix', path: path.join(opts.runtimeDir, UART_MCTP_SOCKET) },
     });
+    this.consoleWire = new ChardevSocket({
+      role: 'server',
+      endpoint: opts.consoleEndpoint ?? { kind: 'unix', path: path.join(opts.runtimeDir, CONSOLE_SOCKET) },
+    });
+    this.vuartWire = new UartWire(this.vuart, this.consoleWire);
   }
 
   get windowFile(): string {
@@ -66,12 +78,15 @@ export class Ast2500Soc {
   async start(): Promise<void> {
     await this.kcsWire.listen();
     await this.mctpUart.listen();
+    await this.consoleWire.listen();
   }
 
   async close(): Promise<void> {
     this.kcsWireServer.detach();
     await this.kcsWire.close();
     await this.mctpUart.close();
+    this.vuartWire.detach();
+    await this.consoleWire.close();
     this.lpc.close();
   }
 
@@ -82,6 +97,7 @@ export class Ast2500Soc {
       vuart: this.vuart.snapshot(),
       kcsWire: { ...this.kcsWire.stats(), server: this.kcsWireServer.stats() },
       mctpUart: this.mctpUart.stats(),
+      console: { ...this.consoleWire.stats(), wire: this.vuartWire.stats() },
     };
   }
 }

@@ -8,6 +8,8 @@
 import type { Ast2500Soc } from '../../hw-models/ast2500-soc.js';
 import { AspeedLpcCtrl, ASPEED_LPC_CTRL_WINDOW_MEMORY, topOfFwSpace } from '../drivers/aspeed-lpc-ctrl.js';
 import { RawKcs } from '../drivers/raw-kcs.js';
+import { VuartTty } from '../drivers/vuart-tty.js';
+import { ConsoleService } from '../services/console.js';
 import { AstlpcBinding, type AstlpcStateEvent } from '../mctp/astlpc/astlpc.js';
 import { systemClock, type Clock } from '../mctp/clock.js';
 import { SerialBinding } from '../mctp/serial/serial-binding.js';
@@ -38,6 +40,8 @@ export class BmcFirmware {
   readonly rawKcs: RawKcs;
   /** The DSP0253 binding on the UART cabled to the host's ttyS1. */
   readonly serial: SerialBinding;
+  /** The host console on the VUART (obmc-console's job). */
+  readonly console: ConsoleService;
   readonly eid: number;
   #soc: Ast2500Soc;
   #onUartConnect = (): void => {
@@ -53,6 +57,7 @@ export class BmcFirmware {
     this.#soc = opts.soc;
     this.stack = new MctpStack({ clock });
     this.serial = new SerialBinding();
+    this.console = new ConsoleService(new VuartTty(opts.soc.vuart));
     this.lpcCtrl = new AspeedLpcCtrl(opts.soc.lpc);
     this.rawKcs = new RawKcs(opts.soc.mctpKcs);
     // As libmctp's fileio BMC mode: the reserved region sits at the top of the
@@ -91,5 +96,6 @@ export class BmcFirmware {
     this.#soc.mctpUart.off('connect', this.#onUartConnect);
     await this.stack.close();
     this.rawKcs.close();
+    this.console.close();
   }
 }
