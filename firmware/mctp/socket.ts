@@ -47,6 +47,8 @@ export interface Delivery {
   src: number;
   /** Received tag value plus the TO bit. */
   tag: number;
+  /** Destination EID of the packet (0 when sent by physical addressing). */
+  dest: number;
   ifindex: number;
   hwSrc: Buffer | undefined;
 }
@@ -67,6 +69,12 @@ export interface RecvResult {
   truncated: boolean;
   /** The source address; an extended one (ifindex, haddr) when MCTP_OPT_ADDR_EXT is on. */
   addr: SockaddrMctp | SockaddrMctpExt;
+  /**
+   * The destination EID the message was addressed to (0 for physical
+   * addressing, or one of our EIDs). Not in the AF_MCTP API (it is what
+   * IP_PKTINFO gives IP); responders use it to answer the way they were asked.
+   */
+  dest: number;
 }
 
 /** Argument of SIOCMCTPALLOCTAG / SIOCMCTPDROPTAG (v1) and their *2 forms (v2: net and local). */
@@ -173,8 +181,12 @@ export class MctpSocket implements KeyOwner {
     if (payload.length + 1 > MCTP_MESSAGE_MAXLEN) {
       throw new MctpError('EMSGSIZE', `message of ${payload.length + 1} bytes exceeds the ${MCTP_MESSAGE_MAXLEN}-byte MCTP message limit`);
     }
-    const net = addr.net === MCTP_NET_ANY ? this.#stack.defaultNet : addr.net;
-    const dst = this.#addrExt && len >= SOCKADDR_MCTP_EXT_LEN && isExtAddr(addr) ? this.#extDst(addr) : this.#routeDst(net, addr.eid);
+    const routeNet = addr.net === MCTP_NET_ANY ? this.#stack.defaultNet : addr.net;
+    const dst = this.#addrExt && len >= SOCKADDR_MCTP_EXT_LEN && isExtAddr(addr) ? this.#extDst(addr) : this.#routeDst(routeNet, addr.eid);
+    // As mctp_local_output: tags belong to the egress interface's network,
+    // which for extended addressing or a cross-network gateway is not the
+    // address's.
+    const net = dst.dev.net;
 
     let key: TagKey | undefined;
     let to = false;
@@ -288,6 +300,7 @@ export class MctpSocket implements KeyOwner {
       length: flags & MSG_TRUNC ? full : copy,
       truncated: copy < full,
       addr,
+      dest: d.dest,
     };
   }
 

@@ -326,7 +326,7 @@ export class MctpStack {
       if (!owner) return drop('no-key');
 
       if (h.eom) {
-        this.#deliver(owner, Buffer.from(body), h.src, tag, meta);
+        this.#deliver(owner, Buffer.from(body), h.src, h.dest, tag, meta);
         if (key) this.keys.done(key);
         return;
       }
@@ -362,13 +362,13 @@ export class MctpStack {
     if (!h.eom) return;
     const message = Buffer.concat(r.chunks, r.len);
     this.keys.done(key);
-    this.#deliver(key.owner, message, h.src, tag, { ...meta, iface: r.iface ?? meta.iface, hwSrc: r.hwSrc ?? meta.hwSrc });
+    this.#deliver(key.owner, message, h.src, h.dest, tag, { ...meta, iface: r.iface ?? meta.iface, hwSrc: r.hwSrc ?? meta.hwSrc });
   }
 
-  #deliver(owner: KeyOwner, message: Buffer, src: number, tag: number, meta: InputMeta): void {
+  #deliver(owner: KeyOwner, message: Buffer, src: number, dest: number, tag: number, meta: InputMeta): void {
     const sock = this.#sockets.get(owner.id);
     if (!sock) return meta.iface?.countRxDrop('no-listener');
-    const d: Delivery = { message, net: meta.net, src, tag, ifindex: meta.iface?.index ?? 0, hwSrc: meta.hwSrc };
+    const d: Delivery = { message, net: meta.net, src, dest, tag, ifindex: meta.iface?.index ?? 0, hwSrc: meta.hwSrc };
     if (!sock._enqueue(d)) meta.iface?.countRxDrop('rcvbuf-full');
   }
 

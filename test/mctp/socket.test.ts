@@ -289,3 +289,21 @@ t.test('removing an interface removes its routes and closes its binding', async 
   t.throws(() => stack.interface('mctptest0'), { code: 'ENODEV' });
   await stack.close();
 });
+
+t.test('tags live on the egress interface network; recvfrom reports the destination EID', async (t) => {
+  const { stack, binding, dev } = sockSetup();
+  stack.setInterfaceNet('mctptest0', 5);
+  const s = stack.socket();
+  s.setsockopt(SOL_MCTP, MCTP_OPT_ADDR_EXT, 1);
+  // Physical addressing with the default net in the address: the key still goes on net 5.
+  s.sendto(Buffer.from([2]), { net: 0, eid: 0, type: 0, tag: OWNER, ifindex: dev.index, haddr: Buffer.from([1, 2]) });
+  t.match(stack.keys.all()[0], { net: 5, peer: MCTP_ADDR_ANY });
+  binding.inject(pkt({ src: 20, dest: 8, tag: 0, to: false }, [0, 0x02, 0x00]));
+  const r = await s.recvfrom({ flags: MSG_DONTWAIT });
+  t.equal(r.addr.net, 5, 'the answer matched the key');
+  t.equal(r.dest, 8);
+  const l = stack.socket();
+  l.bind({ net: MCTP_NET_ANY, eid: MCTP_ADDR_ANY, type: 0, tag: 0 });
+  binding.inject(pkt({ src: 20, dest: 0 }, [0, 0x82, 0x02]));
+  t.equal((await l.recvfrom({ flags: MSG_DONTWAIT })).dest, 0, 'physically addressed request');
+});
