@@ -1,0 +1,123 @@
+/**
+ * What the status API needs from the rest of bmcemu, and nothing more. The
+ * API does not import the bus owner, the QEMU launcher or the console service
+ * (they change under it): the lead adapts the real objects to these shapes.
+ * Every part but the MCTP stack is optional; a route whose part is missing
+ * answers 501 with a "not implemented yet" reason instead of pretending.
+ */
+import type { MctpStack } from '../../mctp/stack.js';
+
+/** The subset of EventEmitter the API uses; a real EventEmitter satisfies it. */
+export interface Emits<Name extends string, T> {
+  on(event: Name, listener: (ev: T) => void): unknown;
+  off(event: Name, listener: (ev: T) => void): unknown;
+}
+
+/** The astlpc binding (AstlpcBinding satisfies it as is). */
+export interface AstlpcPart extends Emits<'state', Record<string, unknown>> {
+  /** Plain-JSON channel state and counters (AstlpcBinding.stats()). */
+  stats(): Record<string, unknown>;
+}
+
+/** The hardware models (Ast2500Soc satisfies it as is). */
+export interface HardwarePart {
+  snapshot(): Record<string, unknown>;
+}
+
+/** One endpoint the bus owner knows, as mctpd publishes it. */
+export interface EndpointInfo {
+  eid: number;
+  net: number;
+  /** Interface the endpoint is reached through. */
+  iface: string;
+  /** Supported MCTP message types (Get Message Type Support), e.g. [0, 0x7e]. */
+  types: number[];
+  /** Endpoint UUID as a string, or null when it did not answer Get Endpoint UUID. */
+  uuid: string | null;
+  /** mctpd's Connectivity property: "Available" or "Degraded". */
+  connectivity: string;
+}
+
+export interface EndpointEvent {
+  action: 'assigned' | 'updated' | 'removed';
+  endpoint: EndpointInfo;
+}
+
+/** The bus owner's endpoint table. */
+export interface EndpointsPart extends Emits<'endpoint', EndpointEvent> {
+  list(): EndpointInfo[];
+}
+
+/**
+ * Host power states as the API reports them. The launcher may use more; the
+ * API passes any string through, and the conditions host-on / host-off test
+ * for exactly "on" / "off".
+ */
+export type PowerState = 'off' | 'powering-on' | 'on' | 'powering-off' | 'resetting' | (string & {});
+
+export interface PowerStateChange {
+  state: PowerState;
+  previous?: PowerState;
+}
+
+/** Host power control (the QEMU launcher, adapted). Each action resolves when it is done. */
+export interface PowerPart {
+  readonly state: PowerState;
+  /** Wall-clock ms of the last state change, when known (host uptime is measured from it). */
+  readonly stateSince?: number;
+  on(): Promise<void>;
+  off(): Promise<void>;
+  softOff(): Promise<void>;
+  reset(): Promise<void>;
+  cycle(): Promise<void>;
+  readonly events: Emits<'state', PowerStateChange>;
+}
+
+/** The host console (VUART / ttyS0 service). */
+export interface ConsolePart {
+  /** The rolling log, oldest byte first. */
+  log(): Buffer;
+  /** Live bytes from the host; returns an unsubscribe function. Must never block the host. */
+  onData(listener: (chunk: Buffer) => void): () => void;
+  /** Bytes typed into the host's console. */
+  write(data: Buffer): void;
+  /** Byte counters for /metrics; when absent the API counts what passes through it. */
+  stats?(): { fromHostBytes: number; toHostBytes: number };
+}
+
+/**
+ * A readiness record as the lead emits it: `kind` plus fields. The API adds
+ * `id` and `time` (or keeps a `time` given as epoch ms or ISO 8601).
+ * Kinds with a meaning to the API: `boot-milestone` {name}, `host-reset`,
+ * and every kind the API derives itself (see docs/api.md): those are
+ * de-duplicated, so re-emitting them here is harmless.
+ */
+export interface ReadinessRecord {
+  kind: string;
+  time?: number | string;
+  [field: string]: unknown;
+}
+
+/** The lead's readiness source: live records plus the records currently true. */
+export interface ReadinessPart extends Emits<'event', ReadinessRecord> {
+  /** Records describing conditions that hold now (e.g. milestones already reached). */
+  current(): ReadinessRecord[];
+}
+
+export interface ApiContext {
+  /** The BMC's MCTP stack: links, addresses, routes, neighbours, counters, sockets, capture taps. */
+  stack: MctpStack;
+  astlpc?: AstlpcPart;
+  hardware?: HardwarePart;
+  endpoints?: EndpointsPart;
+  power?: PowerPart;
+  console?: ConsolePart;
+  /** Boot milestones and other records only the lead knows (readiness-source.ts has a ready-made one). */
+  events: ReadinessPart;
+  /** The instance's runtime directory: api.json and pcap files go here. Absent: no api.json, capture answers 501. */
+  runtimeDir?: string;
+  /** bmcemu version string. */
+  version: string;
+  /** Wall-clock ms the BMC started (default: when the API server was created). */
+  startedAt?: number;
+}

@@ -1,0 +1,164 @@
+/**
+ * Readiness without sleeps: the event stream (SSE), the records that hold
+ * now, and a long-poll wait for one condition.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { CONDITION_FORMS, parseCondition, type Evaluation } from '../conditions.js';
+import { ApiError } from '../errors.js';
+import type { ApiEvent } from '../hub.js';
+import type { RouteDeps } from '../route-deps.js';
+import { errors, eventSchema } from '../schemas.js';
+import { openSse } from '../sse.js';
+
+export const WAIT_DEFAULT_TIMEOUT_MS = 30000;
+/** Long polls stay well under common client and proxy header timeouts (undici: 300 s). */
+export const WAIT_MAX_TIMEOUT_MS = 120000;
+
+export const readinessRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
+  const { ctx, hub } = deps;
+
+  app.get('/events', {
+    schema: {
+      summary: 'Server-sent events (text/event-stream): the records that hold now (replay: true), then live events',
+      description:
+        'Each event is `id: N` and `data: {json}` with `kind` and `time`. A reconnect with Last-Event-ID gets the events it missed ' +
+        'when the server still has them, else the replay of the current state.',
+      tags: ['readiness'],
+      produces: ['text/event-stream'],
+      headers: { type: 'object', properties: { 'last-event-id': { type: 'string' } } },
+      response: { 200: { description: 'an endless text/event-stream', type: 'string' } },
+    },
+    handler: async (request, reply) => {
+      const lastId = Number(request.headers['last-event-id']);
+      reply.hijack();
+      const unsubscribe: Array<() => void> = [];
+      const stream = openSse(reply.raw, {
+        keepAliveMs: deps.sseKeepAliveMs,
+        onClose: () => unsubscribe.forEach((u) => u()),
+      });
+      // Catch-up and subscription happen in the same turn: nothing falls between them.
+      const missed = Number.isInteger(lastId) && lastId > 0 ? hub.since(lastId) : null;
+      if (missed) {
+        for (const ev of missed) stream.send(ev);
+      } else {
+        for (const ev of hub.current()) stream.send({ ...ev, replay: true });
+      }
+      unsubscribe.push(hub.subscribe((ev) => stream.send(ev)));
+      unsubscribe.push(deps.onShutdown(() => stream.close()));
+    },
+  });
+
+  app.get('/readiness', {
+    schema: {
+      summary: 'The records that hold now (what /events replays on connect), as JSON',
+      tags: ['readiness'],
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            lastEventId: { type: 'integer' },
+            conditions: { type: 'array', items: { type: 'string' } },
+            records: { type: 'array', items: eventSchema },
+          },
+        },
+      },
+    },
+    handler: async () => ({ lastEventId: hub.lastId, conditions: [...CONDITION_FORMS], records: hub.current() }),
+  });
+
+  app.get<{ Querystring: { condition: string; timeoutMs?: number } }>('/wait', {
+    schema: {
+      summary: 'Long-poll until a condition holds (200), or 408 with what was last seen',
+      description: `Conditions: ${CONDITION_FORMS.join(', ')}.`,
+      tags: ['readiness'],
+      querystring: {
+        type: 'object',
+        required: ['condition'],
+        properties: {
+          condition: { type: 'string', minLength: 1, maxLength: 128 },
+          timeoutMs: { type: 'integer', minimum: 0, maximum: WAIT_MAX_TIMEOUT_MS, default: WAIT_DEFAULT_TIMEOUT_MS },
+        },
+        additionalProperties: false,
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            condition: { type: 'string' },
+            met: { type: 'boolean' },
+            waitedMs: { type: 'number' },
+            observed: { type: 'object', additionalProperties: true },
+          },
+        },
+        ...errors(400, 408, 501, 503),
+      },
+    },
+    handler: async (request, reply) => {
+      const { condition: text, timeoutMs = WAIT_DEFAULT_TIMEOUT_MS } = request.query;
+      const cond = parseCondition(text);
+      cond.check(ctx);
+      const start = deps.clock.now();
+      const first = cond.evaluate(ctx, hub);
+      if (first.met) return { condition: text, met: true, waitedMs: 0, observed: first.observed };
+      const heldEvent = (): ApiEvent | null => hub.current().filter((e) => related(e, cond.relatedKey)).pop() ?? null;
+      const timeoutError = (last: Evaluation, lastEvent: ApiEvent | null): ApiError =>
+        new ApiError(408, 'E_WAIT_TIMEOUT', `condition ${text} did not hold within ${timeoutMs} ms`, {
+          condition: text,
+          waitedMs: deps.clock.now() - start,
+          lastSeen: last.observed,
+          lastEvent,
+        });
+      // timeoutMs=0 means "check once": answer now rather than after a zero-length timer.
+      if (timeoutMs === 0) throw timeoutError(first, heldEvent());
+
+      return new Promise((resolve, reject) => {
+        let last: Evaluation = first;
+        let lastEvent = heldEvent();
+        const cleanups: Array<() => void> = [];
+        const finish = (fn: () => void): void => {
+          cleanups.splice(0).forEach((c) => c());
+          fn();
+        };
+        const timer = deps.clock.setTimeout(() => {
+          finish(() => reject(timeoutError(last, lastEvent)));
+        }, timeoutMs);
+        cleanups.push(() => timer.cancel());
+        cleanups.push(
+          hub.subscribe((ev) => {
+            if (related(ev, cond.relatedKey)) lastEvent = ev;
+            last = cond.evaluate(ctx, hub);
+            if (last.met) finish(() => resolve({ condition: text, met: true, waitedMs: deps.clock.now() - start, observed: last.observed }));
+          }),
+        );
+        cleanups.push(
+          deps.onShutdown(() => finish(() => reject(new ApiError(503, 'E_SHUTTING_DOWN', `the server is closing; ${text} was not met`)))),
+        );
+        // The client gave up: stop listening (the reply goes nowhere).
+        const onGone = (): void => finish(() => resolve(reply));
+        reply.raw.on('close', onGone);
+        cleanups.push(() => reply.raw.off('close', onGone));
+      });
+    },
+  });
+};
+
+/** Whether an event concerns the state slot (or slot prefix) a condition watches. */
+function related(ev: ApiEvent, key: string): boolean {
+  const k =
+    ev.kind === 'host-power'
+      ? 'host-power'
+      : ev.kind === 'link-up' || ev.kind === 'link-down'
+        ? `link:${String(ev.iface)}`
+        : ev.kind.startsWith('address-')
+          ? `address:${String(ev.iface)}:${String(ev.eid)}`
+          : ev.kind.startsWith('endpoint-')
+            ? `endpoint:${String(ev.net)}:${String(ev.eid)}`
+            : ev.kind === 'astlpc-state'
+              ? 'astlpc'
+              : ev.kind === 'boot-milestone'
+                ? `milestone:${String(ev.name)}`
+                : '';
+  if (k === '') return false;
+  // Keys ending in ':' name a family (any address, any endpoint); others one slot.
+  return key.endsWith(':') ? k.startsWith(key) : k === key;
+}

@@ -1,0 +1,109 @@
+/** BMC and host status, and the hardware models' state. */
+import type { FastifyPluginAsync } from 'fastify';
+import { notImplemented } from '../errors.js';
+import type { RouteDeps } from '../route-deps.js';
+import { errors, freeObject } from '../schemas.js';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export const statusRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
+  const { ctx } = deps;
+
+  app.get('/', {
+    schema: {
+      summary: 'API index',
+      tags: ['status'],
+      response: {
+        200: {
+          type: 'object',
+          properties: { name: { type: 'string' }, version: { type: 'string' }, openapi: { type: 'string' }, docs: { type: 'string' } },
+        },
+      },
+    },
+    handler: async () => ({ name: 'bmcemu', version: ctx.version, openapi: '/api/v1/openapi.json', docs: '/api/v1/docs' }),
+  });
+
+  app.get('/status', {
+    schema: {
+      summary: 'BMC and host status: version, uptimes, host power state, links, which parts are wired in',
+      tags: ['status'],
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            version: { type: 'string' },
+            bmc: {
+              type: 'object',
+              properties: { startedAt: { type: 'string' }, uptimeSeconds: { type: 'number' }, pid: { type: 'integer' } },
+            },
+            host: {
+              type: 'object',
+              properties: {
+                power: { type: ['string', 'null'] },
+                since: { type: ['string', 'null'] },
+                uptimeSeconds: { type: ['number', 'null'], description: 'seconds since the host last powered on; null while not on' },
+              },
+            },
+            mctp: {
+              type: 'object',
+              properties: {
+                defaultNet: { type: 'integer' },
+                links: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: { name: { type: 'string' }, up: { type: 'boolean' }, carrier: { type: 'boolean' }, addrs: { type: 'array', items: { type: 'integer' } } },
+                  },
+                },
+                astlpc: { type: ['string', 'null'], description: 'astlpc channel state' },
+                endpoints: { type: ['integer', 'null'] },
+              },
+            },
+            features: { type: 'object', additionalProperties: { type: 'boolean' } },
+          },
+        },
+      },
+    },
+    handler: async () => {
+      const now = deps.now();
+      const power = ctx.power?.state ?? null;
+      const since = ctx.power ? deps.hub.powerSince : null;
+      const astlpcState = ctx.astlpc?.stats().state;
+      return {
+        version: ctx.version,
+        bmc: { startedAt: iso(deps.startedAt), uptimeSeconds: Math.max(0, (now - deps.startedAt) / 1000), pid: process.pid },
+        host: {
+          power,
+          since: iso(since),
+          uptimeSeconds: power === 'on' && since !== null ? Math.max(0, (now - since) / 1000) : null,
+        },
+        mctp: {
+          defaultNet: ctx.stack.defaultNet,
+          links: ctx.stack.interfaces().map((i) => ({ name: i.name, up: i.up, carrier: i.carrier, addrs: [...i.addrs] })),
+          astlpc: typeof astlpcState === 'string' ? astlpcState : null,
+          endpoints: ctx.endpoints ? ctx.endpoints.list().length : null,
+        },
+        features: {
+          power: !!ctx.power,
+          console: !!ctx.console,
+          hardware: !!ctx.hardware,
+          endpoints: !!ctx.endpoints,
+          astlpc: !!ctx.astlpc,
+          capture: !!ctx.runtimeDir,
+        },
+      };
+    },
+  });
+
+  app.get('/hardware', {
+    schema: {
+      summary: "The AST2500 models' state (LPC, KCS, VUART, wires)",
+      tags: ['status'],
+      response: { 200: freeObject, ...errors(501) },
+    },
+    handler: async () => {
+      if (!ctx.hardware) throw notImplemented('hardware state', 'no hardware models are wired into this BMC');
+      return ctx.hardware.snapshot();
+    },
+  });
+};

@@ -1,0 +1,62 @@
+/**
+ * Server-sent events (text/event-stream) on a raw response. Each event is one
+ * `id:` line and one `data:` line of JSON; no `event:` field, so a plain
+ * EventSource `onmessage` sees every kind. Comment lines keep proxies and
+ * idle timeouts from closing a quiet stream.
+ */
+import type { ServerResponse } from 'node:http';
+import type { ApiEvent } from './hub.js';
+
+export interface SseStream {
+  send(ev: ApiEvent): void;
+  comment(text: string): void;
+  close(): void;
+  readonly closed: boolean;
+}
+
+/** Bytes queued for one slow client before it is disconnected. */
+export const MAX_BACKLOG = 1 << 20;
+
+export function openSse(res: ServerResponse, opts: { keepAliveMs: number; retryMs?: number; onClose(): void }): SseStream {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    // Tell buffering reverse proxies (nginx) to pass events through at once.
+    'x-accel-buffering': 'no',
+  });
+  let closed = false;
+  const timer = opts.keepAliveMs > 0 ? setInterval(() => write(': keep-alive\n\n'), opts.keepAliveMs) : null;
+  timer?.unref();
+  const finish = (): void => {
+    if (closed) return;
+    closed = true;
+    if (timer) clearInterval(timer);
+    opts.onClose();
+  };
+  res.on('close', finish);
+  // The hub never waits for a client. One that stops reading is cut off once
+  // its backlog passes the bound; it reconnects with Last-Event-ID.
+  const write = (s: string): void => {
+    if (closed) return;
+    if (res.writableLength > MAX_BACKLOG) {
+      res.destroy();
+      finish();
+      return;
+    }
+    res.write(s);
+  };
+  write(`retry: ${opts.retryMs ?? 2000}\n\n`);
+  return {
+    send: (ev) => write(`id: ${ev.id}\ndata: ${JSON.stringify(ev)}\n\n`),
+    comment: (text) => write(`: ${text.replace(/\n/g, ' ')}\n\n`),
+    close: () => {
+      if (closed) return;
+      res.end();
+      finish();
+    },
+    get closed() {
+      return closed;
+    },
+  };
+}
