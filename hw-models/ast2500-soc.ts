@@ -21,15 +21,15 @@ export interface Ast2500SocOptions {
   mctpKcsChannel?: KcsChannelNumber;
   /** Where the MCTP KCS wire listens (default: UNIX socket `kcs-mctp.sock` in runtimeDir). */
   kcsWireEndpoint?: ChardevEndpoint;
-  /** Where the UART wired to the host's second serial port listens (default: `uart-mctp.sock`). */
+  /** Where the UART wired to the host's second serial port listens (default: `mctp-serial.sock`). */
   mctpUartEndpoint?: ChardevEndpoint;
-  /** Where the VUART's host side (the host console, ttyS0) listens (default: `console.sock`). */
+  /** Where the VUART's host side (the host console, ttyS0) listens (default: `host-console.sock`). */
   consoleEndpoint?: ChardevEndpoint;
 }
 
 export const KCS_MCTP_SOCKET = 'kcs-mctp.sock';
-export const UART_MCTP_SOCKET = 'uart-mctp.sock';
-export const CONSOLE_SOCKET = 'console.sock';
+export const UART_MCTP_SOCKET = 'mctp-serial.sock'; // qemu/machines.ts MCTP_SERIAL_SOCKET
+export const CONSOLE_SOCKET = 'host-console.sock'; // qemu/machines.ts HOST_CONSOLE_SOCKET
 
 export class Ast2500Soc {
   readonly runtimeDir: string;
