@@ -1,6 +1,6 @@
 # bmcemu — the two commands a newcomer needs are `make run` and `make test`.
-# Each installs what is missing first (npm packages now; Debian packages and
-# guest images once the QEMU host lands).
+# Each installs what is missing first: Debian packages (QEMU), npm packages,
+# and the guest image (built from Debian packages, cached outside the tree).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -8,44 +8,59 @@ SHELL := /bin/bash
 
 NODE_STAMP := node_modules/.installed
 BUILD_STAMP := dist/.built
-TS_SOURCES := $(shell find firmware hw-models qemu images cli bench -name '*.ts' 2>/dev/null)
+TS_SOURCES := $(shell find firmware hw-models qemu images instance cli bench -name '*.ts' 2>/dev/null)
 
 help:
 	@echo "make run    - build and start bmcemu (see README)"
 	@echo "make test   - typecheck and run every test; last line is 'N passed, N failed'"
 	@echo "make bench  - run the benchmarks (BENCH_ARGS=--short for the CI-sized run)"
+	@echo "make images - build the x86 guest image (done by run/test when missing)"
 
 $(NODE_STAMP): package.json package-lock.json
 	@echo "==> installing npm packages (npm ci)"
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-deps: $(NODE_STAMP)
+# npm ci builds the mmap addon; rebuild it when its sources change without a reinstall.
+ADDON := native/mmap/build/Release/bmcemu_mmap.node
+$(ADDON): native/mmap/mmap.c native/mmap/binding.gyp $(NODE_STAMP)
+	cd native/mmap && npx --no-install node-gyp rebuild
+	@touch $@
 
-$(BUILD_STAMP): $(NODE_STAMP) $(TS_SOURCES) tsconfig.json tsconfig.build.json
+deps: $(NODE_STAMP) $(ADDON)
+
+# Debian packages (qemu-system-x86, ...): one dpkg-query when all are present.
+system-deps:
+	@scripts/install-system-deps.sh
+
+$(BUILD_STAMP): $(NODE_STAMP) $(ADDON) $(TS_SOURCES) tsconfig.json tsconfig.build.json
 	@echo "==> compiling TypeScript"
 	npx tsc -p tsconfig.build.json
 	@touch $@
 
 build: $(BUILD_STAMP)
 
-typecheck: $(NODE_STAMP)
+# The x86 guest image (kernel + initramfs), cached by input hash in ~/.cache/bmcemu.
+images: build system-deps
+	node dist/images/build.js
+
+typecheck: $(NODE_STAMP) $(ADDON)
 	@echo "==> typecheck (tsc --noEmit)"
 	npx tsc --noEmit
 
 # tap's own summary is not what CI reads: scripts/tap-summary.mjs counts the
 # leaf results from the TAP stream and prints the closing 'N passed, N failed'.
-test: typecheck
+test: typecheck images
 	@echo "==> tests (tap)"
 	npx tap --reporter=tap $(TESTS) 2>&1 | node scripts/tap-summary.mjs
 
 bench: build
 	node dist/bench/run.js $(BENCH_ARGS)
 
-run: build
+run: build images
 	node dist/cli/bmcemu.js run $(RUN_ARGS)
 
 clean:
 	rm -rf dist .tap
 
-.PHONY: help deps build typecheck test bench run clean
+.PHONY: help deps system-deps build images typecheck test bench run clean
