@@ -49,7 +49,7 @@ async function atMtu(mtu: number, short: boolean): Promise<Record<string, number
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-astlpc-'));
   const soc = new Ast2500Soc({ runtimeDir: dir });
   await soc.start();
-  const fw = new BmcFirmware({ soc, mtu });
+  const fw = new BmcFirmware({ soc, mtu, hostEid: 9, busOwner: false });
   fw.start();
   const sock = soc.kcsWire.endpoint.kind === 'unix' ? soc.kcsWire.endpoint.path : '';
   const host = fork(SELF, ['--child', sock, soc.windowFile, String(mtu)], { stdio: 'inherit' });

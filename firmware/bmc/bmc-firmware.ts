@@ -10,6 +10,8 @@ import { AspeedLpcCtrl, ASPEED_LPC_CTRL_WINDOW_MEMORY, topOfFwSpace } from '../d
 import { RawKcs } from '../drivers/raw-kcs.js';
 import { VuartTty } from '../drivers/vuart-tty.js';
 import { ConsoleService } from '../services/console.js';
+import { BusOwner } from '../services/bus-owner.js';
+import { ControlResponder, ECHO_VDM } from '../mctp/control/responder.js';
 import { AstlpcBinding, type AstlpcStateEvent } from '../mctp/astlpc/astlpc.js';
 import { systemClock, type Clock } from '../mctp/clock.js';
 import { SerialBinding } from '../mctp/serial/serial-binding.js';
@@ -24,10 +26,20 @@ export interface BmcFirmwareOptions {
   /** The BMC's own EID (OpenBMC's default: 8). */
   eid?: number;
   /**
-   * Host EID routed over astlpc until the bus owner assigns one dynamically
-   * (skiboot's host uses 9). null = no static route.
+   * The BMC's EID on the serial link (default: the same as `eid`). MCTP routes
+   * by destination EID, so a host that is on both links answers the BMC over
+   * whichever link leads to the EID it answers: a distinct serial EID makes
+   * replies to serial requests come back over serial.
+   */
+  serialEid?: number;
+  /**
+   * A static route to a host EID over astlpc, for hosts that neither answer
+   * MCTP control nor need assigning (skiboot's host is EID 9 by fiat).
+   * Default: none — the bus owner assigns the host's EID.
    */
   hostEid?: number | null;
+  /** Run the bus owner on every link (default true). */
+  busOwner?: boolean;
   /** astlpc MTU, header included; 0/absent = as large as the window allows. */
   mtu?: number;
   clock?: Clock;
@@ -42,7 +54,11 @@ export class BmcFirmware {
   readonly serial: SerialBinding;
   /** The host console on the VUART (obmc-console's job). */
   readonly console: ConsoleService;
+  /** mctpd's role: assigns EIDs to the endpoints on our links. */
+  readonly busOwner: BusOwner;
+  readonly #runBusOwner: boolean;
   readonly eid: number;
+  readonly serialEid: number;
   #soc: Ast2500Soc;
   #onUartConnect = (): void => {
     const stream = this.#soc.mctpUart.peerStream;
@@ -53,11 +69,17 @@ export class BmcFirmware {
   constructor(opts: BmcFirmwareOptions) {
     const clock = opts.clock ?? systemClock;
     this.eid = opts.eid ?? 8;
-    this.hostEid = opts.hostEid === undefined ? 9 : opts.hostEid;
+    this.serialEid = opts.serialEid ?? this.eid;
+    this.hostEid = opts.hostEid ?? null;
+    this.#runBusOwner = opts.busOwner ?? true;
     this.#soc = opts.soc;
     this.stack = new MctpStack({ clock });
     this.serial = new SerialBinding();
     this.console = new ConsoleService(new VuartTty(opts.soc.vuart));
+    // The bus-owner responder advertises the echo service (mctp-echo's VDM set).
+    const responder = new ControlResponder(this.stack, { role: 'bus-owner', vdm: [ECHO_VDM] });
+    // Endpoint routes use the device MTU: astlpc negotiates far above the 68-byte link minimum.
+    this.busOwner = new BusOwner(this.stack, { clock, responder, routeMtu: 'none' });
     this.lpcCtrl = new AspeedLpcCtrl(opts.soc.lpc);
     this.rawKcs = new RawKcs(opts.soc.mctpKcs);
     // As libmctp's fileio BMC mode: the reserved region sits at the top of the
@@ -82,10 +104,11 @@ export class BmcFirmware {
     iface.setUp(true);
     // The serial link: same EID; its peer gets an EID from the bus owner.
     const serial = this.stack.addInterface(SERIAL_IFNAME, this.serial);
-    this.stack.addAddress(SERIAL_IFNAME, this.eid);
+    this.stack.addAddress(SERIAL_IFNAME, this.serialEid);
     serial.setUp(true);
     this.#soc.mctpUart.on('connect', this.#onUartConnect);
     this.#onUartConnect();
+    if (this.#runBusOwner) this.busOwner.start();
   }
 
   onAstlpcState(fn: (ev: AstlpcStateEvent) => void): void {
@@ -94,6 +117,7 @@ export class BmcFirmware {
 
   async stop(): Promise<void> {
     this.#soc.mctpUart.off('connect', this.#onUartConnect);
+    this.busOwner.stop();
     await this.stack.close();
     this.rawKcs.close();
     this.console.close();

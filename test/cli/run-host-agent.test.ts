@@ -43,17 +43,19 @@ t.test('bmcemu run + bmcemu host-agent --echo', async (t) => {
   const host = start(['host-agent', '--runtime-dir', dir, '--echo', '--mtu', '68']);
   t.teardown(() => host.proc.kill('SIGKILL'));
   await host.waitFor(/connecting to the BMC/);
-  const bmc = start(['run', '--runtime-dir', dir]);
+  const bmc = start(['run', '--runtime-dir', dir, '--no-host']);
   t.teardown(() => bmc.proc.kill('SIGKILL'));
   await bmc.waitFor(/Ctrl-C stops/);
   t.ok(fs.existsSync(path.join(dir, 'kcs-mctp.sock')), 'KCS wire socket in the runtime directory');
   t.equal(fs.statSync(path.join(dir, 'lpc-fw-window')).size, 1 << 20, 'window file of exactly 1 MiB');
   t.match(await host.waitFor(/astlpc channel up: protocol v3, MTU 68 .*/), /MTU 68/, 'host negotiated the MTU it asked for');
+  t.match(await host.waitFor(/MCTP EID \d+ \(assigned by the BMC bus owner\)/), /EID 9/, 'the BMC bus owner assigned the host EID 9');
   t.match(await host.waitFor(/echo round trip to EID 8 OK.*/), /OK/);
+  t.match(await bmc.waitFor(/echo round trip to EID 9 over astlpc OK.*/), /OK/, 'and the BMC echoed the host back');
   t.match(await bmc.waitFor(/astlpc channel up: protocol v3, MTU 68.*/), /v3/);
 
   // A second BMC on the same instance directory is refused with a clear reason.
-  const second = start(['run', '--runtime-dir', dir]);
+  const second = start(['run', '--runtime-dir', dir, '--no-host']);
   t.equal(await exited(second.proc), 1);
   t.match(second.out(), /in use by bmcemu pid \d+/);
 

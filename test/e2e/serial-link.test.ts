@@ -18,7 +18,7 @@ t.test('serial binding over the BMC UART socket', async (t) => {
   const dir = shortTempDir(t);
   const soc = new Ast2500Soc({ runtimeDir: dir });
   await soc.start();
-  const fw = new BmcFirmware({ soc });
+  const fw = new BmcFirmware({ soc, busOwner: false });
   fw.start();
   fw.stack.addRoute({ min: 10, dev: SERIAL_IFNAME });
   const bmcEcho = startEchoResponder(fw.stack);

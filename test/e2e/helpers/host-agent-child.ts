@@ -29,13 +29,15 @@ async function handle(cmd: string, m: Record<string, unknown>): Promise<unknown>
       agent.astlpc.on('state', (ev) => send({ event: 'state', ...ev }));
       await agent.start();
       await agent.whenLinkUp();
+      // The BMC's bus owner assigns our EID over the link.
+      const eid = await agent.whenAssigned();
       // Echo everything of type 0x7E back, as mctp-echo does.
       const echo = agent.stack.socket();
       echo.bind({ net: 0, eid: 0xff, type: 0x7e, tag: 0 });
       void (async () => {
         for await (const r of echo) echo.sendto(r.data, { ...r.addr, tag: r.addr.tag & ~MCTP_TAG_OWNER });
       })();
-      return { eid: agent.eid };
+      return { eid };
     }
     case 'request': {
       if (!agent) throw new Error('not started');
@@ -51,7 +53,7 @@ async function handle(cmd: string, m: Record<string, unknown>): Promise<unknown>
     }
     case 'link-up':
       await agent?.whenLinkUp();
-      return null;
+      return { eid: await agent?.whenAssigned() };
     case 'stats':
       return agent?.astlpc.stats();
     case 'stop':

@@ -1,0 +1,54 @@
+/**
+ * `bmcemu host-agent`: the host side of the LPC binding from another process
+ * on this machine (the window file and the KCS wire socket of an instance),
+ * for developing against a BMC without booting a guest.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { HostAgent } from '../../firmware/host-agent/host-agent.js';
+import { systemClock } from '../../firmware/mctp/clock.js';
+import { echoRequest, startEchoResponder } from '../../firmware/mctp/echo.js';
+import { KCS_MCTP_SOCKET } from '../../hw-models/ast2500-soc.js';
+import { LPC_FW_WINDOW_FILENAME } from '../../hw-models/wire/window-file.js';
+import { intOpt, log, runUntilSignalled } from '../daemon.js';
+import { instanceDir } from '../runtime-dir.js';
+import { astlpcLogger } from './run.js';
+
+export async function hostAgentMain(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      instance: { type: 'string', default: 'default' },
+      'runtime-dir': { type: 'string' },
+      kcs: { type: 'string' },
+      window: { type: 'string' },
+      eid: { type: 'string' },
+      'bmc-eid': { type: 'string' },
+      mtu: { type: 'string' },
+      echo: { type: 'boolean', default: false },
+    },
+  });
+  const dir = instanceDir(values.instance!, values['runtime-dir']);
+  const mtu = intOpt(values.mtu, 'mtu', 68, 1 << 20);
+  const agent = new HostAgent({
+    kcs: { kind: 'unix', path: values.kcs ?? path.join(dir, KCS_MCTP_SOCKET) },
+    window: values.window ?? path.join(dir, LPC_FW_WINDOW_FILENAME),
+    eid: intOpt(values.eid, 'eid', 8, 254) ?? null,
+    bmcEid: intOpt(values['bmc-eid'], 'bmc-eid', 8, 254) ?? 8,
+    ...(mtu ? { mtu } : {}),
+  });
+  agent.astlpc.on('state', astlpcLogger('host: '));
+  const echo = startEchoResponder(agent.stack);
+  runUntilSignalled(async () => {
+    echo.close();
+    await agent.stop();
+  });
+  log(`host: connecting to the BMC's KCS wire${agent.staticEid ? `; static MCTP EID ${agent.staticEid}` : ''}`);
+  await agent.start();
+  await agent.whenLinkUp();
+  log(`host: MCTP EID ${await agent.whenAssigned()}${agent.staticEid ? '' : ' (assigned by the BMC bus owner)'}`);
+  if (values.echo) {
+    const r = await echoRequest(agent.stack, { eid: agent.bmcEid, len: 64, clock: systemClock });
+    log(`host: echo round trip to EID ${agent.bmcEid} OK (${r.bytes} bytes, ${r.rttMs.toFixed(2)} ms)`);
+  }
+}

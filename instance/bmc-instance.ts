@@ -1,0 +1,279 @@
+/**
+ * One emulated BMC and the host it controls: the composition root. It builds
+ * the AST2500 models, the BMC firmware (drivers, MCTP over astlpc and serial,
+ * bus owner, console), the status API, and — unless told not to — the QEMU
+ * host with the guest agent, and turns what happens into readiness events:
+ * host powered, boot milestones from the console, channel up, endpoint
+ * assigned, echo answered.
+ */
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ast2500Soc } from '../hw-models/ast2500-soc.js';
+import { BmcFirmware, ASTLPC_IFNAME } from '../firmware/bmc/bmc-firmware.js';
+import { systemClock, type Clock } from '../firmware/mctp/clock.js';
+import { echoRequest, startEchoResponder, type EchoResponder } from '../firmware/mctp/echo.js';
+import type { EndpointInfo as BusOwnerEndpoint } from '../firmware/services/bus-owner.js';
+import { createApiServer, type ApiServer } from '../firmware/services/api/server.js';
+import type { ApiContext, EndpointInfo, PowerPart, PowerState } from '../firmware/services/api/context.js';
+import { ReadinessEvents } from '../firmware/services/api/readiness-source.js';
+import { createX86Host } from '../qemu/x86-host.js';
+import type { HostPower, HostPowerState } from '../qemu/host-power.js';
+import { MILESTONES } from '../images/guest-init.js';
+
+/** This checkout: the nearest directory above this module with the project's package.json (works from dist/ and from sources). */
+function projectDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'bmcemu') return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('cannot find the bmcemu checkout above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
+
+export interface BmcInstanceOptions {
+  runtimeDir: string;
+  eid?: number;
+  /** The BMC's EID on the serial link (default 20, so the host answers serial requests over serial). */
+  serialEid?: number;
+  /** astlpc MTU, header included (default: as large as the window allows). */
+  mtu?: number;
+  /** Start the QEMU host (default true). */
+  host?: boolean;
+  /** Power the host on at start (default true when host). */
+  powerOn?: boolean;
+  /** Extra arguments for the guest agent. */
+  guestAgentArgs?: string[];
+  api?: { host?: string; port?: number; token?: string } | false;
+  clock?: Clock;
+  version?: string;
+  /** One line of progress for people (image build, QEMU, milestones). */
+  log?: (line: string) => void;
+}
+
+/** The guest agent's status lines (docs/host-agent.md), as boot milestones. */
+const AGENT_LINES: Array<[RegExp, string]> = [
+  [/^bmcemu-agent: started/, 'agent-started'],
+  [/^bmcemu-agent: astlpc up/, 'agent-astlpc-up'],
+  [/^bmcemu-agent: echo ok/, 'agent-echo-ok'],
+];
+
+const GUEST_LINES: Array<[string, string]> = [
+  [MILESTONES.initStarted, 'init-started'],
+  [MILESTONES.modulesLoaded, 'modules-loaded'],
+  [MILESTONES.hostRootMounted, 'host-root-mounted'],
+];
+
+function powerState(s: HostPowerState): PowerState {
+  switch (s) {
+    case 'running':
+      return 'on';
+    case 'starting':
+      return 'powering-on';
+    case 'stopping':
+      return 'powering-off';
+    case 'paused':
+      return 'paused';
+    case 'crashed':
+      return 'crashed';
+    default:
+      return 'off';
+  }
+}
+
+function endpointView(e: BusOwnerEndpoint): EndpointInfo {
+  return { eid: e.eid, net: e.net, iface: e.iface, types: [...e.messageTypes], uuid: e.uuid, connectivity: e.connectivity };
+}
+
+export class BmcInstance extends EventEmitter {
+  readonly soc: Ast2500Soc;
+  readonly fw: BmcFirmware;
+  readonly events = new ReadinessEvents();
+  readonly host: HostPower | null;
+  api: ApiServer | null = null;
+  readonly clock: Clock;
+  #opts: BmcInstanceOptions;
+  #echo: EchoResponder | null = null;
+  #stateSince = Date.now();
+  #bootStarted = 0;
+
+  constructor(opts: BmcInstanceOptions) {
+    super();
+    this.#opts = opts;
+    this.clock = opts.clock ?? systemClock;
+    this.soc = new Ast2500Soc({ runtimeDir: opts.runtimeDir });
+    this.fw = new BmcFirmware({
+      soc: this.soc,
+      clock: this.clock,
+      serialEid: opts.serialEid ?? 20,
+      ...(opts.eid ? { eid: opts.eid } : {}),
+      ...(opts.mtu ? { mtu: opts.mtu } : {}),
+    });
+    this.host =
+      opts.host === false
+        ? null
+        : createX86Host({
+            runtimeDir: opts.runtimeDir,
+            console: this.soc.consoleWire,
+            guest: { command: this.guestCommand(), onExit: 'shell' },
+            onProgress: (line) => this.#log(line),
+          });
+  }
+
+  #log(line: string): void {
+    this.#opts.log?.(line);
+  }
+
+  /** The command the guest's init runs in the chrooted machine root: Node and this checkout's build. */
+  guestCommand(): string {
+    const args = ['guest-agent', ...(this.#opts.guestAgentArgs ?? [])];
+    return [process.execPath, path.join(projectDir(), 'dist', 'cli', 'bmcemu.js'), ...args].join(' ');
+  }
+
+  async start(): Promise<void> {
+    await this.soc.start();
+    this.fw.start();
+    this.#echo = startEchoResponder(this.fw.stack);
+    this.#wireReadiness();
+    if (this.#opts.api !== false) {
+      this.api = await createApiServer(this.#apiContext(), { ...(this.#opts.api ?? {}), clock: this.clock });
+      await this.api.listen();
+    }
+    if (this.host && this.#opts.powerOn !== false) await this.powerOn();
+  }
+
+  async powerOn(): Promise<void> {
+    if (!this.host) throw new Error('this instance has no host (started with host: false)');
+    this.#bootStarted = Date.now();
+    await this.host.powerOn();
+  }
+
+  /** Seconds since the last power-on, for milestone timing. */
+  #sinceBoot(): number {
+    return Number(((Date.now() - this.#bootStarted) / 1000).toFixed(2));
+  }
+
+  #wireReadiness(): void {
+    const ev = this.events;
+    this.fw.onAstlpcState((s) => {
+      if (s.carrier) ev.record({ kind: 'astlpc', state: 'up', version: s.version, mtu: s.mtu });
+    });
+    this.fw.busOwner.on('endpoint-added', (e: BusOwnerEndpoint) => {
+      ev.record({ kind: 'endpoint-assigned', eid: e.eid, net: e.net, iface: e.iface, uuid: e.uuid });
+      this.#log(`host endpoint on ${e.iface} assigned EID ${e.eid}${this.#bootStarted ? ` (${this.#sinceBoot()} s after power-on)` : ''}`);
+      this.emit('endpoint', e);
+    });
+    if (!this.host) return;
+    const host = this.host;
+    host.on('log', (line: string) => this.#log(line));
+    host.on('state', ({ to }: { to: HostPowerState }) => {
+      this.#stateSince = Date.now();
+      ev.record({ kind: 'host-power', state: powerState(to) });
+      if (to !== 'running') ev.hostReset(`host ${to}`);
+    });
+    host.on('host-event', (e: { kind?: string }) => {
+      if (e.kind === 'reset') ev.hostReset('reset');
+    });
+    host.console.on('line', ({ text: line }: { text: string }) => {
+      for (const [text, name] of GUEST_LINES) {
+        if (line.includes(text)) {
+          ev.milestone(name, { seconds: this.#sinceBoot() });
+          this.#log(`host: ${name} (${this.#sinceBoot()} s)`);
+        }
+      }
+      for (const [re, name] of AGENT_LINES) {
+        if (re.test(line)) {
+          ev.milestone(name, { seconds: this.#sinceBoot(), line });
+          this.#log(`host: ${line.trim()} (${this.#sinceBoot()} s)`);
+        }
+      }
+    });
+  }
+
+  #apiContext(): ApiContext {
+    const fw = this.fw;
+    const busOwner = fw.busOwner;
+    const endpoints = new EventEmitter();
+    for (const [evName, action] of [
+      ['endpoint-added', 'assigned'],
+      ['endpoint-changed', 'updated'],
+      ['endpoint-removed', 'removed'],
+    ] as const) {
+      busOwner.on(evName, (e: BusOwnerEndpoint) => endpoints.emit('endpoint', { action, endpoint: endpointView(e) }));
+    }
+    const ctx: ApiContext = {
+      stack: fw.stack,
+      astlpc: fw.astlpc,
+      hardware: this.soc,
+      endpoints: Object.assign(endpoints, { list: () => busOwner.endpoints().map(endpointView) }),
+      console: {
+        log: () => fw.console.log(),
+        onData: (fn) => {
+          fw.console.on('data', fn);
+          return () => fw.console.off('data', fn);
+        },
+        write: (data) => fw.console.write(data),
+      },
+      events: this.events,
+      runtimeDir: this.#opts.runtimeDir,
+      version: this.#opts.version ?? '0.1.0',
+      startedAt: Date.now(),
+    };
+    if (this.host) ctx.power = this.#powerPart(this.host);
+    return ctx;
+  }
+
+  #powerPart(host: HostPower): PowerPart {
+    const events = new EventEmitter();
+    host.on('state', ({ from, to }: { from: HostPowerState; to: HostPowerState }) =>
+      events.emit('state', { state: powerState(to), previous: powerState(from) }),
+    );
+    const self = this;
+    return {
+      get state() {
+        return powerState(host.state);
+      },
+      get stateSince() {
+        return self.#stateSince;
+      },
+      on: () => this.powerOn(),
+      off: () => host.hardOff(),
+      softOff: async () => {
+        await host.softOff({ timeoutMs: 30000 });
+      },
+      reset: () => host.reset(),
+      cycle: () => host.cycle(),
+      events,
+    };
+  }
+
+  /** One mctp-req style echo to an endpoint on the astlpc link. */
+  async echo(eid: number, len = 64, timeoutMs = 2000): Promise<{ rttMs: number; bytes: number }> {
+    return echoRequest(this.fw.stack, { eid, len, timeoutMs, clock: this.clock });
+  }
+
+  /** The first endpoint on the astlpc link, once the bus owner has assigned it. */
+  astlpcEndpoint(): Promise<BusOwnerEndpoint> {
+    const now = this.fw.busOwner.endpoints().find((e) => e.iface === ASTLPC_IFNAME);
+    if (now) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const on = (e: BusOwnerEndpoint): void => {
+        if (e.iface !== ASTLPC_IFNAME) return;
+        this.fw.busOwner.off('endpoint-added', on);
+        resolve(e);
+      };
+      this.fw.busOwner.on('endpoint-added', on);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.host) await this.host.close();
+    await this.api?.close();
+    this.#echo?.close();
+    await this.fw.stop();
+    await this.soc.close();
+  }
+}
