@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import { run as astlpc } from './astlpc.bench.js';
+import { run as boot } from './boot.bench.js';
 import { run as core } from './mctp-core.bench.js';
 import { run as kcsWire } from './kcs-wire.bench.js';
 import { run as serial } from './serial.bench.js';
@@ -15,6 +16,7 @@ const benches: Array<[string, (o: { short: boolean }) => Promise<Record<string, 
   ['serial-binding', serial],
   ['kcs-wire', kcsWire],
   ['astlpc (two processes)', astlpc],
+  ['boot to MCTP (QEMU, TCG)', boot],
 ];
 
 console.log(`bmcemu benchmarks (${short ? 'short' : 'full'}) on ${os.cpus()[0]?.model ?? 'unknown CPU'} x${os.cpus().length}, Node ${process.version}`);

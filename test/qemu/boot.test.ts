@@ -44,6 +44,8 @@ t.test('x86 host boots the image, runs a command, resets, powers off, survives k
     runtimeDir: dir,
     accel: 'tcg',
     guest: { command },
+    // The SoC serves the console wire (its VUART's host side); HostPower listens in.
+    console: soc.consoleWire,
     mctpSerial: false,
     onProgress: (l) => progress.push(l),
   });
