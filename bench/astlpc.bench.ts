@@ -22,7 +22,7 @@ const SELF = fileURLToPath(import.meta.url);
 
 /** Child: a host agent that echoes. */
 async function child(socket: string, window: string, mtu: number): Promise<void> {
-  const agent = new HostAgent({ kcs: { kind: 'unix', path: socket }, window, mtu });
+  const agent = new HostAgent({ kcs: { kind: 'unix', path: socket }, window, mtu, eid: 9 });
   await agent.start();
   startEchoResponder(agent.stack);
   await agent.whenLinkUp();
@@ -34,7 +34,14 @@ async function roundTrip(stack: MctpStack, payload: Buffer): Promise<void> {
   const s = stack.socket();
   try {
     s.sendto(payload, { net: 1, eid: 9, type: ECHO_TYPE, tag: MCTP_TAG_OWNER });
-    const r = await s.recvfrom();
+    // A benchmark that stops getting answers must fail, not hang.
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([
+      s.recvfrom(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('astlpc bench: no echo within 30 s')), 30_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
     if (r.data.length !== payload.length) throw new Error('echo length mismatch');
   } finally {
     s.close();

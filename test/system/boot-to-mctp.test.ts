@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { withTimeout } from '../helpers/timeout.js';
 import { BmcInstance } from '../../instance/bmc-instance.js';
 import { MCTP_TAG_OWNER } from '../../firmware/mctp/constants.js';
 import { ECHO_HEADER } from '../../firmware/mctp/echo.js';
@@ -19,15 +20,6 @@ import type { EndpointInfo } from '../../firmware/services/bus-owner.js';
 
 const BOOT_LIMIT_MS = 120_000;
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]);
-}
 
 async function bigRoundTrip(inst: BmcInstance, eid: number): Promise<boolean> {
   const s = inst.fw.stack.socket();
@@ -40,6 +32,15 @@ async function bigRoundTrip(inst: BmcInstance, eid: number): Promise<boolean> {
     return r.data.equals(msg);
   } finally {
     s.close();
+  }
+}
+
+/** The astlpc endpoint once it answers an echo again (after a reset the old entry lingers until recovery). */
+async function answeringEndpoint(inst: BmcInstance): Promise<EndpointInfo> {
+  for (;;) {
+    const e = inst.fw.busOwner.endpoints().find((x) => x.iface === 'mctplpc0' && x.connectivity === 'available');
+    if (e && (await inst.echo(e.eid).then(() => true, () => false))) return e;
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -89,13 +90,7 @@ t.test('boot to MCTP over astlpc and serial, reset, kill -9', async (t) => {
   await inst.host!.reset();
   await withTimeout(removedOrChanged, BOOT_LIMIT_MS, 'the bus owner to notice the reset');
   const again = await withTimeout(
-    (async () => {
-      for (;;) {
-        const e = inst.fw.busOwner.endpoints().find((x) => x.iface === 'mctplpc0' && x.connectivity === 'available');
-        if (e && (await inst.echo(e.eid).then(() => true, () => false))) return e;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    })(),
+    answeringEndpoint(inst),
     BOOT_LIMIT_MS,
     'echo after reset',
   );
@@ -110,13 +105,7 @@ t.test('boot to MCTP over astlpc and serial, reset, kill -9', async (t) => {
   t.ok(inst.fw.stack.findInterface('mctplpc0'), 'BMC firmware still running');
   await inst.powerOn();
   const back = await withTimeout(
-    (async () => {
-      for (;;) {
-        const e = inst.fw.busOwner.endpoints().find((x) => x.iface === 'mctplpc0' && x.connectivity === 'available');
-        if (e && (await inst.echo(e.eid).then(() => true, () => false))) return e;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    })(),
+    answeringEndpoint(inst),
     BOOT_LIMIT_MS,
     'echo after power-on',
   );

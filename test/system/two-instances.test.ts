@@ -7,17 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { withTimeout } from '../helpers/timeout.js';
 import { BmcInstance } from '../../instance/bmc-instance.js';
 
-function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]);
-}
 
 t.test('two instances side by side', async (t) => {
   const insts = [0, 1].map(() => {
@@ -30,7 +22,7 @@ t.test('two instances side by side', async (t) => {
     return { dir, inst };
   });
   await Promise.all(insts.map(({ inst }) => inst.start()));
-  const eps = await Promise.all(insts.map(({ inst }) => timeout(inst.astlpcEndpoint(), 180_000, 'an endpoint')));
+  const eps = await Promise.all(insts.map(({ inst }) => withTimeout(inst.astlpcEndpoint(), 180_000, 'an endpoint')));
   for (const [i, { inst }] of insts.entries()) {
     const r = await inst.echo(eps[i]!.eid, 1000, 5000);
     t.ok(r.bytes === 1003, `instance ${i}: echo over its own astlpc link`);
