@@ -1,8 +1,9 @@
 /**
- * mctp(1)'s output lines, from the API's JSON (CodeConstruct/mctp src/mctp.c,
- * see docs/reference linux-mctp.md §2.1). The control engineer's
- * firmware/mctp/format.ts may replace this once it lands.
+ * mctp(1)'s output lines from the API's JSON: the JSON shapes, converted to
+ * the rows firmware/mctp/format.ts formats (one formatter for both the stack
+ * and the CLI).
  */
+import { addressLine, formatLladdr as lladdrOf, linkLine, neighbourLine, routeLine } from '../../firmware/mctp/format.js';
 
 export interface LinkJson {
   index: number;
@@ -41,38 +42,27 @@ export interface EndpointJson {
   connectivity: string;
 }
 
-/** A link-layer address as mctp prints it: none, 0xNN for one byte, aa:bb:.. otherwise. */
+const bytes = (hex: string): Buffer => Buffer.from(hex, 'hex');
+
+/** A link-layer address (hex from the API) as mctp prints it: none, 0xNN for one byte, aa:bb:.. otherwise. */
 export function formatLladdr(hex: string): string {
-  const bytes = hex.match(/../g) ?? [];
-  if (bytes.length === 0) return 'none';
-  if (bytes.length === 1) return `0x${bytes[0]}`;
-  return bytes.join(':');
+  return lladdrOf(bytes(hex));
 }
 
-/** `dev <name> index <n> address <hex|none> net <net> mtu <mtu> <up|down>` */
 export function formatLink(l: LinkJson): string {
-  return `dev ${l.name} index ${l.index} address ${formatLladdr(l.hwAddr)} net ${l.net} mtu ${l.mtu} ${l.up ? 'up' : 'down'}`;
+  return linkLine({ ...l, hwAddr: bytes(l.hwAddr) });
 }
 
-/** `eid <eid> net <net> dev <ifname>` */
 export function formatAddress(a: AddressJson): string {
-  return `eid ${a.eid} net ${a.net} dev ${a.iface}`;
+  return addressLine(a);
 }
 
-/**
- * `eid min <a> max <b> net <n> dev <if> mtu <m>`, or for a gateway route
- * `eid min <a> max <b> net <n> gw <eid> mtu <m>` where mctp prints the
- * gateway's network.
- */
 export function formatRoute(r: RouteJson): string {
-  const head = `eid min ${r.min} max ${r.max}`;
-  if (r.gateway) return `${head} net ${r.gateway.net} gw ${r.gateway.eid} mtu ${r.mtu}`;
-  return `${head} net ${r.net} dev ${r.dev ?? '???'} mtu ${r.mtu}`;
+  return routeLine(r);
 }
 
-/** `eid <eid> net <net> dev <if> lladdr <hex|0xNN|none>` */
 export function formatNeighbour(n: NeighbourJson): string {
-  return `eid ${n.eid} net ${n.net} dev ${n.iface} lladdr ${formatLladdr(n.lladdr)}`;
+  return neighbourLine({ ...n, lladdr: bytes(n.lladdr) });
 }
 
 /** Not an mctp(1) format (mctpd publishes endpoints on D-Bus): the same key-value style. */

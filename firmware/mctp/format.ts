@@ -48,26 +48,66 @@ function only(stack: MctpStack, ifname: string | undefined): MctpInterface[] {
   return [i];
 }
 
+// ---- One line each, from plain data (the CLI formats the API's JSON with these) ----
+
+export interface LinkRow {
+  name: string;
+  index: number;
+  hwAddr: Uint8Array;
+  net: number;
+  mtu: number;
+  up: boolean;
+}
+
+/** `dev <name> index <n> address <lladdr> net <net> mtu <mtu> <up|down>` */
+export function linkLine(l: LinkRow): string {
+  return `dev ${l.name} index ${l.index} address ${formatLladdr(l.hwAddr)} net ${d(l.net)} mtu ${d(l.mtu)} ${l.up ? 'up' : 'down'}`;
+}
+
+/** `eid <eid> net <net> dev <ifname>` */
+export function addressLine(a: { eid: number; net: number; iface: string }): string {
+  return `eid ${a.eid} net ${u(a.net)} dev ${a.iface}`;
+}
+
+export interface RouteRow {
+  min: number;
+  max: number;
+  net: number;
+  dev: string | null;
+  gateway: { net: number; eid: number } | null;
+  mtu: number;
+}
+
+/** `eid min <a> max <b> net <net> dev <if> mtu <m>`, or `... net <gw net> gw <eid> mtu <m>`. */
+export function routeLine(r: RouteRow): string {
+  if (r.gateway) return `eid min ${r.min} max ${r.max} net ${d(r.gateway.net)} gw ${r.gateway.eid} mtu ${d(r.mtu)}`;
+  return `eid min ${r.min} max ${r.max} net ${d(r.net)} dev ${r.dev ?? '???'} mtu ${d(r.mtu)}`;
+}
+
+/** `eid <eid> net <net> dev <if> lladdr <lladdr>` */
+export function neighbourLine(n: { eid: number; net: number; iface: string; lladdr: Uint8Array }): string {
+  return `eid ${n.eid} net ${u(n.net)} dev ${n.iface} lladdr ${formatLladdr(n.lladdr)}`;
+}
+
+// ---- Whole listings, from a stack ----
+
 /** `mctp link [show [ifname]]`. */
 export function formatLinks(stack: MctpStack, ifname?: string): string[] {
-  return only(stack, ifname).map(
-    (i) => `dev ${i.name} index ${i.index} address ${formatLladdr(i.hwAddr)} net ${d(i.net)} mtu ${d(i.mtu)} ${i.up ? 'up' : 'down'}`,
-  );
+  return only(stack, ifname).map((i) => linkLine({ name: i.name, index: i.index, hwAddr: i.hwAddr, net: i.net, mtu: i.mtu, up: i.up }));
 }
 
 /** `mctp address [show [ifname]]`: per interface in index order, addresses in the order added. */
 export function formatAddresses(stack: MctpStack, ifname?: string): string[] {
   const out: string[] = [];
-  for (const i of only(stack, ifname)) for (const eid of i.addrs) out.push(`eid ${eid} net ${u(i.net)} dev ${i.name}`);
+  for (const i of only(stack, ifname)) for (const eid of i.addrs) out.push(addressLine({ eid, net: i.net, iface: i.name }));
   return out;
 }
 
 /** `mctp route [show]`: every route, newest first, local ones included. */
 export function formatRoutes(stack: MctpStack): string[] {
-  return stack.routes.list().map((rt) => {
-    if (rt.gateway) return `eid min ${rt.min} max ${rt.max} net ${d(rt.gateway.net)} gw ${rt.gateway.eid} mtu ${d(rt.mtu)}`;
-    return `eid min ${rt.min} max ${rt.max} net ${d(routeNet(rt))} dev ${rt.dev!.name} mtu ${d(rt.mtu)}`;
-  });
+  return stack.routes.list().map((rt) =>
+    routeLine({ min: rt.min, max: rt.max, net: routeNet(rt), dev: rt.dev?.name ?? null, gateway: rt.gateway ?? null, mtu: rt.mtu }),
+  );
 }
 
 /**
@@ -78,7 +118,7 @@ export function formatRoutes(stack: MctpStack): string[] {
 export function formatNeighbours(stack: MctpStack, opts: { dev?: string } = {}): string[] {
   const out: string[] = [];
   for (const i of only(stack, opts.dev)) {
-    for (const [eid, hw] of [...i.neighbours].reverse()) out.push(`eid ${eid} net ${u(i.net)} dev ${i.name} lladdr ${formatLladdr(hw)}`);
+    for (const [eid, hw] of [...i.neighbours].reverse()) out.push(neighbourLine({ eid, net: i.net, iface: i.name, lladdr: hw }));
   }
   return out;
 }
