@@ -45,7 +45,7 @@ export interface BmcInstanceOptions {
   host?: boolean;
   /** Power the host on at start (default true when host). */
   powerOn?: boolean;
-  /** Extra arguments for the guest agent. */
+  /** Arguments for the guest agent (default: the serial binding on ttyS1 too). */
   guestAgentArgs?: string[];
   api?: { host?: string; port?: number; token?: string } | false;
   clock?: Clock;
@@ -129,7 +129,7 @@ export class BmcInstance extends EventEmitter {
 
   /** The command the guest's init runs in the chrooted machine root: Node and this checkout's build. */
   guestCommand(): string {
-    const args = ['guest-agent', ...(this.#opts.guestAgentArgs ?? [])];
+    const args = ['guest-agent', ...(this.#opts.guestAgentArgs ?? ['--serial', '/dev/ttyS1'])];
     return [process.execPath, path.join(projectDir(), 'dist', 'cli', 'bmcemu.js'), ...args].join(' ');
   }
 

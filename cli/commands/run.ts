@@ -72,9 +72,10 @@ export async function runMain(argv: string[]): Promise<void> {
   }
   // Report the end-to-end result once per boot: endpoint assigned, then echo.
   instance.on('endpoint', (e: { eid: number; iface: string }) => {
-    if (stopping || e.iface !== 'mctplpc0') return;
+    if (stopping) return;
+    const link = e.iface === 'mctplpc0' ? 'astlpc' : e.iface === 'mctpserial0' ? 'serial' : e.iface;
     instance.echo(e.eid).then(
-      (r) => log(`echo round trip to EID ${e.eid} over astlpc OK (${r.bytes} bytes, ${r.rttMs.toFixed(2)} ms)`),
+      (r) => log(`echo round trip to EID ${e.eid} over ${link} OK (${r.bytes} bytes, ${r.rttMs.toFixed(2)} ms)`),
       (err: Error) => log(`echo to EID ${e.eid} failed: ${err.message}`),
     );
   });

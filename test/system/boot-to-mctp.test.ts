@@ -54,7 +54,6 @@ t.test('boot to MCTP over astlpc and serial, reset, kill -9', async (t) => {
   const inst = new BmcInstance({
     runtimeDir: dir,
     api: false,
-    guestAgentArgs: ['--serial', '/dev/ttyS1'],
     log: (l) => lines.push(l),
   });
   t.teardown(async () => {
