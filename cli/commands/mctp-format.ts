@@ -3,6 +3,7 @@
  * the rows firmware/mctp/format.ts formats (one formatter for both the stack
  * and the CLI).
  */
+import type { EndpointInfo } from '../../firmware/services/api/context.js';
 import { addressLine, formatLladdr as lladdrOf, linkLine, neighbourLine, routeLine } from '../../firmware/mctp/format.js';
 
 export interface LinkJson {
@@ -33,14 +34,8 @@ export interface NeighbourJson {
   iface: string;
   lladdr: string;
 }
-export interface EndpointJson {
-  eid: number;
-  net: number;
-  iface: string;
-  types: number[];
-  uuid: string | null;
-  connectivity: string;
-}
+/** The API's endpoint record, as the CLI receives it. */
+export type EndpointJson = EndpointInfo;
 
 const bytes = (hex: string): Buffer => Buffer.from(hex, 'hex');
 

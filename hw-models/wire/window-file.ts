@@ -43,6 +43,22 @@ export interface WindowFileOpenOptions {
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
+/**
+ * The bounds rule every host-side window accessor applies (this file's
+ * positional I/O, the guest's mapped BAR): a RangeError naming the access.
+ */
+export function checkWindowRange(op: string, offset: number, length: number, size: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new RangeError(`window ${op}: offset must be a non-negative integer, got ${offset}`);
+  }
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new RangeError(`window ${op}: length must be a non-negative integer, got ${length}`);
+  }
+  if (offset + length > size) {
+    throw new RangeError(`window ${op} out of bounds: offset ${hex(offset)} + length ${hex(length)} exceeds window size ${hex(size)}`);
+  }
+}
+
 export class WindowFile {
   readonly path: string;
   readonly size: number;
@@ -99,18 +115,9 @@ export class WindowFile {
   }
 
   #checkRange(op: string, offset: number, length: number): void {
-    if (!Number.isSafeInteger(offset) || offset < 0) {
-      throw new RangeError(`window ${op}: offset must be a non-negative integer, got ${offset}`);
-    }
-    if (!Number.isSafeInteger(length) || length < 0) {
-      throw new RangeError(`window ${op}: length must be a non-negative integer, got ${length}`);
-    }
-    if (offset + length > this.size) {
-      throw new RangeError(
-        `window ${op} out of bounds: offset ${hex(offset)} + length ${hex(length)} exceeds window size ${hex(this.size)}`,
-      );
-    }
+    checkWindowRange(op, offset, length, this.size);
   }
+
 
   /** Read `length` bytes at window offset `offset` into a new Buffer. */
   read(offset: number, length: number): Buffer {

@@ -13,6 +13,7 @@
  * the mapping (docs/lpc-window.md).
  */
 import fs from 'node:fs';
+import { checkWindowRange } from '../../../hw-models/wire/window-file.js';
 import { loadMmapAddon, type MmapAddon } from './mmap-addon.js';
 
 export interface MappedWindowOptions {
@@ -78,17 +79,7 @@ export class MappedWindow {
 
   #check(op: string, offset: number, length: number): Buffer {
     if (this.#mapping === null) throw new Error(`window ${op}: ${this.path} is unmapped`);
-    if (!Number.isSafeInteger(offset) || offset < 0) {
-      throw new RangeError(`window ${op}: offset must be a non-negative integer, got ${offset}`);
-    }
-    if (!Number.isSafeInteger(length) || length < 0) {
-      throw new RangeError(`window ${op}: length must be a non-negative integer, got ${length}`);
-    }
-    if (offset + length > this.size) {
-      throw new RangeError(
-        `window ${op} out of bounds: offset ${hex(offset)} + length ${hex(length)} exceeds window size ${hex(this.size)}`,
-      );
-    }
+    checkWindowRange(op, offset, length, this.size);
     return this.#view;
   }
 
