@@ -15,19 +15,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectDir } from '../firmware/project-dir.js';
 import { ImageError } from './errors.js';
 
-/** The project's root (images/ lives one level below it, also when compiled into dist/). */
-export function projectDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  // Walk up to the directory holding package.json: works from images/ and dist/images/.
-  for (let i = 0; i < 4; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-}
+/** The project root, re-exported for the image builder and its tests. */
+export { projectDir };
 
 function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);

@@ -7,9 +7,7 @@
  * assigned, echo answered.
  */
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ast2500Soc } from '../hw-models/ast2500-soc.js';
 import { BmcFirmware, ASTLPC_IFNAME } from '../firmware/bmc/bmc-firmware.js';
 import { systemClock, type Clock } from '../firmware/mctp/clock.js';
@@ -21,18 +19,7 @@ import { ReadinessEvents } from '../firmware/services/api/readiness-source.js';
 import { createX86Host } from '../qemu/x86-host.js';
 import type { HostPower, HostPowerState } from '../qemu/host-power.js';
 import { MILESTONES } from '../images/guest-init.js';
-
-/** This checkout: the nearest directory above this module with the project's package.json (works from dist/ and from sources). */
-function projectDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'bmcemu') return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the bmcemu checkout above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-}
+import { projectDir } from '../firmware/project-dir.js';
 
 export interface BmcInstanceOptions {
   runtimeDir: string;
@@ -171,11 +158,16 @@ export class BmcInstance extends EventEmitter {
     host.on('log', (line: string) => this.#log(line));
     host.on('state', ({ to }: { to: HostPowerState }) => {
       this.#stateSince = Date.now();
+      // Milestone times count from this boot, whoever started it (API cycle, reset, power-on).
+      if (to === 'starting') this.#bootStarted = Date.now();
       ev.record({ kind: 'host-power', state: powerState(to) });
       if (to !== 'running') ev.hostReset(`host ${to}`);
     });
     host.on('host-event', (e: { kind?: string }) => {
-      if (e.kind === 'reset') ev.hostReset('reset');
+      if (e.kind === 'reset') {
+        this.#bootStarted = Date.now();
+        ev.hostReset('reset');
+      }
     });
     host.console.on('line', ({ text: line }: { text: string }) => {
       for (const [text, name] of GUEST_LINES) {
