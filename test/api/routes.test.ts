@@ -24,13 +24,24 @@ t.test('status and index', async (t) => {
   t.same(st.mctp.links, [{ name: 'mctp0', up: true, carrier: true, addrs: [8] }]);
   t.equal(st.mctp.astlpc, 'waiting-init');
   t.same(st.features, { power: true, console: true, hardware: true, endpoints: true, astlpc: true, capture: true });
+  t.same(st.host.boot, { milestones: [] }, 'no milestones yet');
+
+  f.events.milestone('init-started', { seconds: 4.25 });
+  f.events.milestone('agent-started');
+  const boot = json((await s.app.inject({ url: '/api/v1/status' })).body).host.boot;
+  t.match(boot.milestones, [
+    { name: 'init-started', seconds: 4.25, time: /^\d{4}-/ },
+    { name: 'agent-started', seconds: null },
+  ], 'boot progress lists the milestones reached, in order');
+  f.events.hostReset('reset');
+  t.same(json((await s.app.inject({ url: '/api/v1/status' })).body).host.boot.milestones, [], 'a reset clears them');
 });
 
 t.test('status without optional parts says what is missing, not an error', async (t) => {
   const f = fixture({ parts: false, runtimeDir: false });
   const s = await serve(t, f);
   const st = json((await s.app.inject({ url: '/api/v1/status' })).body);
-  t.same(st.host, { power: null, since: null, uptimeSeconds: null });
+  t.same(st.host, { power: null, since: null, uptimeSeconds: null, boot: { milestones: [] } });
   t.equal(st.mctp.astlpc, null);
   t.equal(st.mctp.endpoints, null);
   t.same(st.features, { power: false, console: false, hardware: false, endpoints: false, astlpc: false, capture: false });
@@ -65,7 +76,7 @@ t.test('every optional part answers 501 with a reason when missing', async (t) =
 t.test('unknown routes are JSON 404s', async (t) => {
   const f = fixture();
   const s = await serve(t, f);
-  for (const url of ['/api/v1/nope', '/api/v2/status', '/']) {
+  for (const url of ['/api/v1/nope', '/api/v2/status', '/nothing-here']) {
     const r = await s.app.inject({ url });
     t.equal(r.statusCode, 404, url);
     t.match(json(r.body), { statusCode: 404, error: 'Not Found', code: 'E_NOT_FOUND', message: `no route GET ${url}` });

@@ -42,6 +42,23 @@ export const statusRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => 
                 power: { type: ['string', 'null'] },
                 since: { type: ['string', 'null'] },
                 uptimeSeconds: { type: ['number', 'null'], description: 'seconds since the host last powered on; null while not on' },
+                boot: {
+                  type: 'object',
+                  description: 'boot progress: the milestones this boot has reached, oldest first (cleared by a reset or power-off)',
+                  properties: {
+                    milestones: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        properties: {
+                          name: { type: 'string' },
+                          seconds: { type: ['number', 'null'], description: 'seconds after power-on, when the source timed it' },
+                          time: { type: 'string' },
+                        },
+                      },
+                    },
+                  },
+                },
               },
             },
             mctp: {
@@ -76,6 +93,12 @@ export const statusRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => 
           power,
           since: iso(since),
           uptimeSeconds: power === 'on' && since !== null ? Math.max(0, (now - since) / 1000) : null,
+          boot: {
+            milestones: deps.hub
+              .current()
+              .filter((r) => r.kind === 'boot-milestone')
+              .map((r) => ({ name: String(r.name), seconds: typeof r.seconds === 'number' ? r.seconds : null, time: r.time })),
+          },
         },
         mctp: {
           defaultNet: ctx.stack.defaultNet,
