@@ -8,7 +8,7 @@ SHELL := /bin/bash
 
 NODE_STAMP := node_modules/.installed
 BUILD_STAMP := dist/.built
-TS_SOURCES := $(shell find firmware hw-models qemu images instance cli bench -name '*.ts' 2>/dev/null)
+TS_SOURCES := $(shell find firmware hw-models qemu images instance cli bench web -name '*.ts' 2>/dev/null)
 
 help:
 	@echo "make run    - build and start bmcemu (see README)"
@@ -33,9 +33,17 @@ deps: $(NODE_STAMP) $(ADDON)
 system-deps:
 	@scripts/install-system-deps.sh
 
-$(BUILD_STAMP): $(NODE_STAMP) $(ADDON) $(TS_SOURCES) tsconfig.json tsconfig.build.json
+# ... plus what only the tests need (chromium for the dashboard's browser test).
+test-deps:
+	@scripts/install-system-deps.sh --test
+
+# Two programs: the Node side, and the dashboard's browser modules (web/,
+# compiled by tsc alone into dist/web: no bundler, the page's import map
+# resolves xterm.js).
+$(BUILD_STAMP): $(NODE_STAMP) $(ADDON) $(TS_SOURCES) tsconfig.json tsconfig.build.json web/tsconfig.json
 	@echo "==> compiling TypeScript"
 	npx tsc -p tsconfig.build.json
+	npx tsc -p web/tsconfig.json
 	@touch $@
 
 build: $(BUILD_STAMP)
@@ -47,10 +55,11 @@ images: build system-deps
 typecheck: $(NODE_STAMP) $(ADDON)
 	@echo "==> typecheck (tsc --noEmit)"
 	npx tsc --noEmit
+	npx tsc --noEmit -p web/tsconfig.json
 
 # tap's own summary is not what CI reads: scripts/tap-summary.mjs counts the
 # leaf results from the TAP stream and prints the closing 'N passed, N failed'.
-test: typecheck images
+test: typecheck test-deps images
 	@echo "==> tests (tap)"
 	npx tap --reporter=tap $(TESTS) 2>&1 | node scripts/tap-summary.mjs
 
@@ -63,4 +72,4 @@ run: build images
 clean:
 	rm -rf dist .tap
 
-.PHONY: help deps system-deps build images typecheck test bench run clean
+.PHONY: help deps system-deps test-deps build images typecheck test bench run clean

@@ -5,12 +5,17 @@
 #
 #   scripts/install-system-deps.sh          install what is missing
 #   scripts/install-system-deps.sh --check  only report; exit 1 if something is missing
+#   scripts/install-system-deps.sh --test   also what the tests need (make test)
 #
 # What and why:
 #   qemu-system-x86  the x86_64 host machine (brings SeaBIOS, iPXE ROMs, 9p/virtfs)
 #   util-linux       setpriv --pdeathsig: QEMU dies with bmcemu even on kill -9
 #   dpkg             dpkg-deb unpacks the guest kernel and busybox packages
 #   apt              apt-get download fetches them (images/ builds the guest image)
+# and, with --test:
+#   chromium         the headless browser the dashboard test drives (playwright-core
+#                    launches /usr/bin/chromium; it never downloads a browser)
+#   fonts-dejavu-core  a font for it, so the screenshot check sees real glyphs
 # The guest image needs no host tools beyond these: images/ writes the cpio
 # archive and gzips it in TypeScript, and the kernel and busybox packages are
 # downloaded by apt-get into bmcemu's cache (they are not installed).
@@ -25,12 +30,14 @@ say() { printf 'install-system-deps: %s\n' "$*"; }
 die() { printf 'install-system-deps: ERROR: %s\n' "$*" >&2; exit 1; }
 
 check_only=0
-case "${1:-}" in
-  --check) check_only=1 ;;
-  '') ;;
-  -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) die "unknown option '$1' (use --check or no option)" ;;
-esac
+for arg in "$@"; do
+  case "$arg" in
+    --check) check_only=1 ;;
+    --test) PACKAGES+=(chromium fonts-dejavu-core) ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option '$arg' (use --check, --test, or no option)" ;;
+  esac
+done
 
 if [ "${BMCEMU_SKIP_SYSTEM_DEPS:-}" = 1 ]; then
   say "BMCEMU_SKIP_SYSTEM_DEPS=1: not checking Debian packages"

@@ -12,6 +12,7 @@ import type { Clock } from '../../mctp/clock.js';
 import { checkListenPolicy, installAuth } from './auth.js';
 import { CaptureManager, DEFAULT_CAPTURE_MAX_BYTES } from './capture.js';
 import type { ApiContext } from './context.js';
+import { dashboardRoutes, type DashboardAssets } from './dashboard.js';
 import { installErrorHandlers } from './errors.js';
 import { EventHub } from './hub.js';
 import { registerOpenApi } from './openapi.js';
@@ -44,6 +45,8 @@ export interface ApiServerOptions {
   captureMaxBytes?: number;
   /** Comment lines on idle SSE streams (default 15000 ms; 0 = none). */
   sseKeepAliveMs?: number;
+  /** Where the web dashboard's files are (default: this checkout's), or false to serve none. */
+  dashboard?: DashboardAssets | false;
 }
 
 export interface ApiAddress {
@@ -147,6 +150,7 @@ export async function createApiServer(ctx: ApiContext, opts: ApiServerOptions = 
     await app.register(plugin, { ...deps, prefix: API_PREFIX });
   }
   await app.register(metricsRoutes, deps);
+  if (opts.dashboard !== false) await app.register(dashboardRoutes, opts.dashboard ? { assets: opts.dashboard } : {});
 
   hub.start();
   const stopCounting = ctx.console && !ctx.console.stats ? ctx.console.onData((c) => (consoleBytes.fromHostBytes += c.length)) : null;
