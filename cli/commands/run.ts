@@ -66,7 +66,10 @@ export async function runMain(argv: string[]): Promise<void> {
   log(`runtime directory ${dir.dir}`);
   await instance.start();
   log(`MCTP: EID ${instance.fw.eid} on mctplpc0 (astlpc) and mctpserial0 (serial); bus owner and echo responder running`);
-  if (instance.api?.address) log(`status API at ${instance.api.address.url}/api/v1 (docs at ${instance.api.address.url}/api/v1/docs)`);
+  if (instance.api?.address) {
+    const { url } = instance.api.address;
+    log(`dashboard at ${url}/ ; status API at ${url}/api/v1 (docs at ${url}/api/v1/docs)`);
+  }
   if (!instance.host) {
     log(`no host: attach one with  bmcemu host-agent --runtime-dir ${dir.dir} --echo`);
   }
