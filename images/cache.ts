@@ -18,8 +18,6 @@ import path from 'node:path';
 import { projectDir } from '../firmware/project-dir.js';
 import { ImageError } from './errors.js';
 
-/** The project root, re-exported for the image builder and its tests. */
-export { projectDir };
 
 function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);

@@ -17,7 +17,7 @@ import { createApiServer, type ApiServer } from '../firmware/services/api/server
 import type { ApiContext, EndpointInfo, PowerPart, PowerState } from '../firmware/services/api/context.js';
 import { ReadinessEvents } from '../firmware/services/api/readiness-source.js';
 import { createX86Host } from '../qemu/x86-host.js';
-import type { HostPower, HostPowerState } from '../qemu/host-power.js';
+import type { HostEvent, HostPower, HostPowerState } from '../qemu/host-power.js';
 import { MILESTONES } from '../images/guest-init.js';
 import { projectDir } from '../firmware/project-dir.js';
 
@@ -134,11 +134,10 @@ export class BmcInstance extends EventEmitter {
 
   async powerOn(): Promise<void> {
     if (!this.host) throw new Error('this instance has no host (started with host: false)');
-    this.#bootStarted = Date.now();
     await this.host.powerOn();
   }
 
-  /** Seconds since the last power-on, for milestone timing. */
+  /** Seconds since this boot began (power-on or reset), for milestone timing. */
   #sinceBoot(): number {
     return Number(((Date.now() - this.#bootStarted) / 1000).toFixed(2));
   }
@@ -163,8 +162,8 @@ export class BmcInstance extends EventEmitter {
       ev.record({ kind: 'host-power', state: powerState(to) });
       if (to !== 'running') ev.hostReset(`host ${to}`);
     });
-    host.on('host-event', (e: { kind?: string }) => {
-      if (e.kind === 'reset') {
+    host.on('host-event', (e: HostEvent) => {
+      if (e.type === 'reset') {
         this.#bootStarted = Date.now();
         ev.hostReset('reset');
       }

@@ -52,7 +52,7 @@ export const statusRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => 
                         type: 'object',
                         properties: {
                           name: { type: 'string' },
-                          seconds: { type: ['number', 'null'], description: 'seconds after power-on, when the source timed it' },
+                          seconds: { type: ['number', 'null'], description: 'seconds since this boot began (power-on or reset), when the source timed it' },
                           time: { type: 'string' },
                         },
                       },
