@@ -1,8 +1,10 @@
 /** The token rule: loopback is open; anything else needs a bearer token on every route. */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { WsClient, WsHandshakeError } from '../../cli/commands/ws-client.js';
-import { cookieValue, isLoopbackHost, TOKEN_COOKIE } from '../../firmware/services/api/auth.js';
-import { LOGIN_PAGE_CSP } from '../../firmware/services/api/login-page.js';
+import { hostRefusal, originRefusal } from '../../firmware/services/api/browser-guard.js';
+import { cookieValue, isLoopbackHost } from '../../firmware/services/api/credentials.js';
+import { LOGIN_PAGE_CSP, loginPage } from '../../firmware/services/api/login-page.js';
+import { DASHBOARD_HEADER, safeNext, sessionValue } from '../../firmware/services/api/session.js';
 import { createApiServer } from '../../firmware/services/api/server.js';
 import { fixture, serve } from './helpers.js';
 
@@ -60,64 +62,144 @@ t.test('a token on loopback is enforced too', async (t) => {
 });
 
 t.test('cookie parsing takes only the named cookie and survives hostile headers', async (t) => {
-  t.equal(cookieValue('a=1; bmcemu_token=abc%20def; b=2', TOKEN_COOKIE), 'abc def');
-  t.equal(cookieValue('xbmcemu_token=nope', TOKEN_COOKIE), null, 'names match exactly');
-  t.equal(cookieValue('bmcemu_token=%E0%A4%A', TOKEN_COOKIE), null, 'a broken escape counts as absent');
-  t.equal(cookieValue(';;=;bmcemu_token', TOKEN_COOKIE), null);
-  t.equal(cookieValue(undefined, TOKEN_COOKIE), null);
-  t.equal(cookieValue('bmcemu_token=', TOKEN_COOKIE), '');
-  t.equal(cookieValue(`${'x=1;'.repeat(10000)}bmcemu_token=t`, TOKEN_COOKIE), 't', 'a long header is fine');
+  const name = 'bmcemu_session_1';
+  t.equal(cookieValue('a=1; bmcemu_session_1=abc%20def; b=2', name), 'abc def');
+  t.equal(cookieValue('xbmcemu_session_1=nope', name), null, 'names match exactly');
+  t.equal(cookieValue('bmcemu_session_1=%E0%A4%A', name), null, 'a broken escape counts as absent');
+  t.equal(cookieValue(';;=;bmcemu_session_1', name), null);
+  t.equal(cookieValue(undefined, name), null);
+  t.equal(cookieValue('bmcemu_session_1=', name), '');
+  t.equal(cookieValue(`${'x=1;'.repeat(10000)}bmcemu_session_1=t`, name), 't', 'a long header is fine');
 });
 
-t.test("a browser: the login page, then the cookie for reading, never for acting", async (t) => {
+/** Log in through the form as a browser would; returns the Cookie header to send afterwards. */
+async function logIn(t: Test, app: Awaited<ReturnType<typeof serve>>['app'], token: string): Promise<string> {
+  const r = await app.inject({
+    method: 'POST',
+    url: '/login',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ token, next: '/dashboard/' }).toString(),
+  });
+  t.equal(r.statusCode, 303, 'the login redirects');
+  t.equal(r.headers.location, '/dashboard/', 'back where the browser was going');
+  const set = String(r.headers['set-cookie']);
+  t.match(set, /; HttpOnly/, 'scripts cannot read the session');
+  t.match(set, /; SameSite=Lax/);
+  t.notMatch(set, new RegExp(token), 'the cookie does not hold the token');
+  return set.split(';')[0]!;
+}
+
+t.test('a browser: login form, then an HttpOnly session that reads; actions need the dashboard header', async (t) => {
   const f = fixture();
   const s = await serve(t, f, { host: '0.0.0.0', token: TOKEN });
   const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
 
-  const login = await s.app.inject({ url: '/dashboard/', headers: html });
+  const login = await s.app.inject({ url: '/dashboard/?x="><script>alert(1)</script>', headers: html });
   t.equal(login.statusCode, 401, 'a page load without a token is still a 401');
   t.match(login.headers['content-type'], /^text\/html/, 'but a browser gets a page it can act on');
   t.equal(login.headers['content-security-policy'], LOGIN_PAGE_CSP);
-  t.match(login.body, /<form id="login">/);
-  t.notMatch(login.body, /not accepted/);
+  t.notMatch(LOGIN_PAGE_CSP, /script-src/, 'the login page runs no script at all');
+  t.match(login.body, /<form id="login" method="post" action="\/login">/);
+  t.notMatch(login.body, /<script>alert/, 'the requested URL is escaped into the form');
   t.notMatch(login.body, /mctp0|EID/, 'nothing about the BMC leaks');
-  t.equal((await s.app.inject({ url: '/api/v1/status' })).statusCode, 401, 'API clients still get JSON');
-  t.match(JSON.parse((await s.app.inject({ url: '/api/v1/status' })).body), { code: 'E_UNAUTHORIZED' });
+  t.match(JSON.parse((await s.app.inject({ url: '/api/v1/status' })).body), { code: 'E_UNAUTHORIZED' }, 'API clients still get JSON');
 
-  const cookie = `other=1; ${TOKEN_COOKIE}=${encodeURIComponent(TOKEN)}`;
-  const status = await s.app.inject({ url: '/api/v1/status', headers: { cookie } });
-  t.equal(status.statusCode, 200, 'the cookie reads the API');
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  const bad = await s.app.inject({ method: 'POST', url: '/login', headers: form, payload: `token=${TOKEN}x&next=/dashboard/` });
+  t.equal(bad.statusCode, 401, 'a wrong token is refused');
+  t.match(bad.body, /That token was not accepted/);
+  t.notOk(bad.headers['set-cookie'], 'and gets no cookie');
+  for (const payload of ['', 'token=', '%%%', 'next=/x', `token=${'a'.repeat(5000)}`]) {
+    const r = await s.app.inject({ method: 'POST', url: '/login', headers: form, payload });
+    t.ok([400, 401, 413].includes(r.statusCode), `hostile form ${JSON.stringify(payload.slice(0, 20))} → ${r.statusCode}`);
+    t.notOk(r.headers['set-cookie']);
+  }
+  const asJson = await s.app.inject({ method: 'POST', url: '/login', payload: { token: TOKEN } });
+  t.equal(asJson.statusCode, 415, 'the login takes only its form');
+  t.notOk(asJson.headers['set-cookie']);
+
+  const cookie = await logIn(t, s.app, TOKEN);
+  t.match(cookie, /^bmcemu_session_\w+=/, 'named per server port');
+  t.equal((await s.app.inject({ url: '/api/v1/status', headers: { cookie } })).statusCode, 200, 'the session reads the API');
   t.equal((await s.app.inject({ method: 'HEAD', url: '/api/v1/status', headers: { cookie } })).statusCode, 200);
 
   const act = await s.app.inject({ method: 'POST', url: '/api/v1/host/power', headers: { cookie }, payload: { action: 'on' } });
   t.equal(act.statusCode, 401, 'a cookie alone cannot act: no cross-site request forgery');
-  t.match(JSON.parse(act.body), { message: /POST needs the Authorization: Bearer <token> header/ });
+  t.match(JSON.parse(act.body), { message: /needs the x-bmcemu-dashboard: 1 header/ });
   t.same(f.power.calls, [], 'nothing was done');
-  const withHeader = await s.app.inject({ method: 'POST', url: '/api/v1/host/power', headers: { cookie, authorization: `Bearer ${TOKEN}` }, payload: { action: 'on' } });
-  t.equal(withHeader.statusCode, 200, 'the page sends the header for actions');
+  const withHeader = await s.app.inject({ method: 'POST', url: '/api/v1/host/power', headers: { cookie, [DASHBOARD_HEADER]: '1' }, payload: { action: 'on' } });
+  t.equal(withHeader.statusCode, 200, 'the page adds the header to its actions');
+  t.same(f.power.calls, ['on']);
 
-  const wrong = `${TOKEN_COOKIE}=${TOKEN}x`;
-  const retry = await s.app.inject({ url: '/dashboard/', headers: { ...html, cookie: wrong } });
-  t.equal(retry.statusCode, 401);
-  t.match(retry.body, /That token was not accepted/);
-  t.match(JSON.parse((await s.app.inject({ url: '/api/v1/status', headers: { cookie: wrong } })).body), { message: /cookie holds a wrong token/ });
+  const forged = `${cookie.split('=')[0]}=${sessionValue(`${TOKEN}x`)}`;
+  t.match(JSON.parse((await s.app.inject({ url: '/api/v1/status', headers: { cookie: forged } })).body), { message: /session cookie is not valid/ });
+  const raw = `${cookie.split('=')[0]}=${TOKEN}`;
+  t.equal((await s.app.inject({ url: '/api/v1/status', headers: { cookie: raw } })).statusCode, 401, 'the raw token is not a session');
   const wrongHeader = await s.app.inject({ url: '/api/v1/status', headers: { cookie, authorization: 'Bearer not-the-token-at-all' } });
   t.equal(wrongHeader.statusCode, 401, 'a wrong header is not rescued by a good cookie');
 });
 
-t.test('the console websocket takes the cookie only from this origin', async (t) => {
+t.test('login redirects only to paths on this server', async (t) => {
+  t.equal(safeNext('/dashboard/'), '/dashboard/');
+  t.equal(safeNext('/api/v1/status?x=1'), '/api/v1/status?x=1');
+  for (const bad of ['//evil.example/', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', '/login', '', 42, null, '/a b', '/\tx']) {
+    t.equal(safeNext(bad), '/', `${JSON.stringify(bad)} → /`);
+  }
+  t.match(loginPage({ next: '"><x', retry: true }), /value="&quot;&gt;&lt;x"/);
+});
+
+t.test('browsers of other sites are refused, token or not', async (t) => {
+  t.equal(originRefusal(undefined, 'h:1'), null, 'no Origin: not a browser');
+  t.equal(originRefusal('http://h:1', 'h:1'), null, 'same origin');
+  t.equal(originRefusal('http://H:1', 'h:1'), null, 'case does not matter');
+  for (const o of ['http://evil.example', 'http://h:2', 'null', 'file:///x', 'not a url', 'http://h:1@evil']) {
+    t.match(originRefusal(o, 'h:1'), /refused/, `Origin ${o}`);
+  }
+  t.match(originRefusal('http://h:1', undefined), /another origin/, 'an Origin with no Host cannot be matched');
+
+  t.equal(hostRefusal(undefined), null);
+  for (const h of ['127.0.0.1:8080', 'localhost', 'LOCALHOST:1', '[::1]:9', '127.9.9.9']) t.equal(hostRefusal(h), null, `Host ${h}`);
+  for (const h of ['evil.example', 'evil.example:8080', '10.0.0.1', 'localhost.evil.example', 'evil.example/127.0.0.1', 'a@127.0.0.1', '']) {
+    t.ok(hostRefusal(h), `Host ${JSON.stringify(h)} refused`);
+  }
+
+  const f = fixture();
+  const s = await serve(t, f);
+  const evil = await s.app.inject({ method: 'POST', url: '/api/v1/host/power', headers: { origin: 'http://evil.example' }, payload: { action: 'off' } });
+  t.equal(evil.statusCode, 403);
+  t.match(JSON.parse(evil.body), { code: 'E_CROSS_ORIGIN' });
+  t.same(f.power.calls, [], 'an open loopback API is not open to other sites');
+  const rebound = await s.app.inject({ url: '/api/v1/status', headers: { host: 'attacker.example:8790' } });
+  t.equal(rebound.statusCode, 403, 'DNS rebinding: a foreign Host is refused');
+  t.match(JSON.parse(rebound.body), { code: 'E_BAD_HOST' });
+  const same = await s.app.inject({ method: 'POST', url: '/api/v1/host/power', headers: { origin: 'http://localhost:80', host: 'localhost:80' }, payload: { action: 'on' } });
+  t.equal(same.statusCode, 200, 'a same-origin page acts');
+  t.equal((await s.app.inject({ url: '/api/v1/status' })).headers['x-content-type-options'], 'nosniff', 'no answer is sniffed');
+
+  const { url } = await s.listen();
+  const ws = `${url.replace('http', 'ws')}/api/v1/console/ws`;
+  const foreign = await WsClient.connect(ws, { headers: { origin: 'http://evil.example' } }).catch((e: unknown) => e);
+  t.ok(foreign instanceof WsHandshakeError);
+  t.equal((foreign as WsHandshakeError).statusCode, 403, 'another site cannot type into the host console');
+  const ok = await WsClient.connect(ws, { headers: { origin: url } });
+  ok.close();
+  t.pass('the same origin connects');
+});
+
+t.test('the console websocket takes the session from this origin', async (t) => {
   const f = fixture();
   const s = await serve(t, f, { token: TOKEN });
   const { url } = await s.listen();
+  const form = await fetch(`${url}/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ token: TOKEN, next: '/' }) });
+  t.equal(form.status, 303);
+  const cookie = String(form.headers.get('set-cookie')).split(';')[0]!;
+  t.match(cookie, new RegExp(`^bmcemu_session_${new URL(url).port}=`), 'the cookie is named after the listening port');
   const ws = `${url.replace('http', 'ws')}/api/v1/console/ws`;
-  const cookie = `${TOKEN_COOKIE}=${encodeURIComponent(TOKEN)}`;
-  const host = new URL(url).host;
-  const same = await WsClient.connect(ws, { headers: { cookie, origin: `http://${host}` } });
+  const same = await WsClient.connect(ws, { headers: { cookie, origin: url } });
   same.close();
-  t.pass('same origin with the cookie connects');
+  t.pass('same origin with the session connects');
+  const none = await WsClient.connect(ws, { headers: { origin: url } }).catch((e: unknown) => e);
+  t.equal((none as WsHandshakeError).statusCode, 401, 'without it, 401');
   const foreign = await WsClient.connect(ws, { headers: { cookie, origin: 'http://evil.example' } }).catch((e: unknown) => e);
-  t.ok(foreign instanceof WsHandshakeError);
-  t.equal((foreign as WsHandshakeError).statusCode, 401, 'another origin is refused');
-  const garbage = await WsClient.connect(ws, { headers: { cookie, origin: 'not a url' } }).catch((e: unknown) => e);
-  t.equal((garbage as WsHandshakeError).statusCode, 401, 'an unparsable origin is refused');
+  t.equal((foreign as WsHandshakeError).statusCode, 403, 'another origin is refused even with the session');
 });

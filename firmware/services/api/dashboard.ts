@@ -79,7 +79,15 @@ export interface DashboardOptions {
 }
 
 export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (app, opts) => {
-  const assets = opts.assets ?? defaultDashboardAssets();
+  let assets: DashboardAssets;
+  try {
+    assets = opts.assets ?? defaultDashboardAssets();
+  } catch (e) {
+    // A missing xterm package must not take the whole API down: the dashboard answers why.
+    const why = `the dashboard's packages are missing (${(e as Error).message.split('\n')[0]}): run \`make deps\``;
+    app.get('/dashboard/*', { schema: { hide: true } }, async (_request, reply) => sendError(reply, new ApiError(503, 'E_DASHBOARD_NOT_BUILT', why)));
+    return;
+  }
   const indexFile = path.join(assets.pageDir, 'index.html');
   const entry = path.join(assets.scriptDir, 'main.js');
 
@@ -102,7 +110,6 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
   const csp = contentSecurityPolicy(inlineScriptHashes(fs.readFileSync(indexFile, 'utf8')));
   const setHeaders = (res: { setHeader(name: string, value: string): void }): void => {
     res.setHeader('content-security-policy', csp);
-    res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
     // The page and scripts change with every build; let the browser revalidate.
     res.setHeader('cache-control', 'no-cache');
@@ -122,6 +129,8 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
       index: m.prefix === DASHBOARD_PREFIX ? 'index.html' : false,
       dotfiles: 'deny',
       setHeaders,
+      // Our own cache-control (no-cache) from setHeaders, not the plugin's max-age.
+      cacheControl: false,
       // Only the first registration may add reply.sendFile.
       decorateReply: first,
       ...(m.allowedPath ? { allowedPath: m.allowedPath } : {}),

@@ -135,6 +135,11 @@ export async function createApiServer(ctx: ApiContext, opts: ApiServerOptions = 
   };
 
   installErrorHandlers(app);
+  // Every answer: never let a browser guess a type (the console log is text the guest controls).
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
   // Before @fastify/websocket's own preClose (which closes sockets without a
   // code): ours ends SSE streams and long polls and closes consoles with 1001.
   app.addHook('preClose', async () => {
@@ -144,7 +149,7 @@ export async function createApiServer(ctx: ApiContext, opts: ApiServerOptions = 
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   // After the websocket plugin: its onRequest hook marks upgrade requests, so a
   // refused upgrade (401) still has its socket closed.
-  installAuth(app, opts.token);
+  await installAuth(app, { listenHost: host, ...(opts.token ? { token: opts.token } : {}) });
   await registerOpenApi(app, ctx.version, !!opts.token);
   for (const plugin of [statusRoutes, powerRoutes, mctpRoutes, captureRoutes, consoleRoutes, readinessRoutes]) {
     await app.register(plugin, { ...deps, prefix: API_PREFIX });
