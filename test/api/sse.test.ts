@@ -101,7 +101,7 @@ t.test('replay on connect, then live events', async (t) => {
   f.events.record({ kind: 'custom-thing', detail: 'x', time: 0 });
   t.match(await sub.next((e) => e.kind === 'custom-thing'), { detail: 'x', time: '1970-01-01T00:00:00.000Z' });
 
-  sub.events.forEach((e, i) => t.equal(String(e.id), sub.ids[i], `event ${e.kind}: SSE id is the record id`));
+  sub.events.forEach((e, i) => t.equal(sub.ids[i], `${s.hub.epoch}.${e.id}`, `event ${e.kind}: SSE id is the run's epoch and the record id`));
   const liveIds = sub.events.filter((e) => !e.replay).map((e) => e.id);
   t.same(liveIds, [...liveIds].sort((a, b) => a - b), 'live ids increase');
   for (const e of sub.events) t.ok(!Number.isNaN(Date.parse(e.time)), 'every event has a time');
@@ -122,7 +122,7 @@ t.test('a reconnect with Last-Event-ID gets what it missed', async (t) => {
   const last = s.hub.lastId;
   f.events.milestone('one');
   f.events.milestone('two');
-  const sub = subscribe(`${url}/api/v1/events`, { 'last-event-id': String(last) });
+  const sub = subscribe(`${url}/api/v1/events`, { 'last-event-id': `${s.hub.epoch}.${last}` });
   await sub.ready;
   t.teardown(() => sub.close());
   await sub.next((e) => e.name === 'two');
@@ -139,6 +139,16 @@ t.test('a reconnect with Last-Event-ID gets what it missed', async (t) => {
   await stale.ready;
   t.teardown(() => stale.close());
   t.match(await stale.next((e) => e.kind === 'link-up'), { replay: true }, 'an unknown id falls back to the replay');
+
+  // A restarted server numbers from 1 again: an id of another run is never taken for one of ours.
+  const restarted = subscribe(`${url}/api/v1/events`, { 'last-event-id': `0000beef.${last}` });
+  await restarted.ready;
+  t.teardown(() => restarted.close());
+  t.match(await restarted.next((e) => e.kind === 'link-up'), { replay: true }, "another run's id gets the replay");
+  for (const junk of ['', '.', `${s.hub.epoch}.`, `${s.hub.epoch}.-1`, `${s.hub.epoch}.1e3`, `${s.hub.epoch}.${'9'.repeat(40)}`, String(last)]) {
+    t.equal(s.hub.parseEventId(junk), null, `Last-Event-ID ${JSON.stringify(junk.slice(0, 30))} is not ours`);
+  }
+  t.equal(s.hub.parseEventId(`${s.hub.epoch}.${last}`), last);
 });
 
 t.test('keep-alive comments, and close() ends open streams', async (t) => {

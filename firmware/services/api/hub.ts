@@ -10,6 +10,7 @@
  * already holds (the lead re-emitting a link-up the stack reported) is not
  * emitted again.
  */
+import { randomBytes } from 'node:crypto';
 import type { ApiContext, EndpointEvent, PowerStateChange, ReadinessRecord } from './context.js';
 import type { StackEvent } from '../../mctp/stack.js';
 
@@ -61,6 +62,12 @@ function stateKey(r: ReadinessRecord): string | null {
 }
 
 export class EventHub {
+  /**
+   * Names this hub's numbering in SSE ids (`<epoch>.<id>`): a browser that
+   * reconnects to a restarted server with an old Last-Event-ID gets the
+   * replay, not the new history's events under numbers it thinks it has seen.
+   */
+  readonly epoch = randomBytes(4).toString('hex');
   readonly #ctx: ApiContext;
   readonly #now: () => number;
   readonly #historySize: number;
@@ -214,6 +221,13 @@ export class EventHub {
   /** Keys of the held state records starting with `prefix`. */
   heldKeys(prefix: string): string[] {
     return [...this.#state.keys()].filter((k) => k.startsWith(prefix));
+  }
+
+  /** The event number in a Last-Event-ID of this hub (`<epoch>.<id>`), or null for another hub's or garbage. */
+  parseEventId(lastEventId: unknown): number | null {
+    if (typeof lastEventId !== 'string') return null;
+    const m = /^([0-9a-f]+)\.(\d{1,15})$/.exec(lastEventId.trim());
+    return m && m[1] === this.epoch ? Number(m[2]) : null;
   }
 
   /** Events after `id` if the history still has all of them, else null. */

@@ -17,7 +17,15 @@ export interface SseStream {
 /** Bytes queued for one slow client before it is disconnected. */
 export const MAX_BACKLOG = 1 << 20;
 
-export function openSse(res: ServerResponse, opts: { keepAliveMs: number; retryMs?: number; onClose(): void }): SseStream {
+export interface SseOptions {
+  keepAliveMs: number;
+  retryMs?: number;
+  /** Prefix of every `id:` line (the hub's epoch), so ids from another server run are recognisable. */
+  idPrefix?: string;
+  onClose(): void;
+}
+
+export function openSse(res: ServerResponse, opts: SseOptions): SseStream {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
@@ -48,7 +56,7 @@ export function openSse(res: ServerResponse, opts: { keepAliveMs: number; retryM
   };
   write(`retry: ${opts.retryMs ?? 2000}\n\n`);
   return {
-    send: (ev) => write(`id: ${ev.id}\ndata: ${JSON.stringify(ev)}\n\n`),
+    send: (ev) => write(`id: ${opts.idPrefix ? `${opts.idPrefix}.` : ''}${ev.id}\ndata: ${JSON.stringify(ev)}\n\n`),
     comment: (text) => write(`: ${text.replace(/\n/g, ' ')}\n\n`),
     close: () => {
       if (closed) return;

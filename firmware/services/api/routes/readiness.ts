@@ -21,7 +21,7 @@ export const readinessRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
     schema: {
       summary: 'Server-sent events (text/event-stream): the records that hold now (replay: true), then live events',
       description:
-        'Each event is `id: N` and `data: {json}` with `kind` and `time`. A reconnect with Last-Event-ID gets the events it missed ' +
+        'Each event is `id: <epoch>.N` and `data: {json}` with `kind`, `time` and `id` N. A reconnect with Last-Event-ID gets the events it missed ' +
         'when the server still has them, else the replay of the current state.',
       tags: ['readiness'],
       produces: ['text/event-stream'],
@@ -29,15 +29,16 @@ export const readinessRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
       response: { 200: { description: 'an endless text/event-stream', type: 'string' } },
     },
     handler: async (request, reply) => {
-      const lastId = Number(request.headers['last-event-id']);
+      const lastId = hub.parseEventId(request.headers['last-event-id']);
       reply.hijack();
       const unsubscribe: Array<() => void> = [];
       const stream = openSse(reply.raw, {
         keepAliveMs: deps.sseKeepAliveMs,
+        idPrefix: hub.epoch,
         onClose: () => unsubscribe.forEach((u) => u()),
       });
       // Catch-up and subscription happen in the same turn: nothing falls between them.
-      const missed = Number.isInteger(lastId) && lastId > 0 ? hub.since(lastId) : null;
+      const missed = lastId !== null && lastId > 0 ? hub.since(lastId) : null;
       if (missed) {
         for (const ev of missed) stream.send(ev);
       } else {
