@@ -43,6 +43,7 @@ test-deps:
 $(BUILD_STAMP): $(NODE_STAMP) $(ADDON) $(TS_SOURCES) tsconfig.json tsconfig.build.json web/tsconfig.json
 	@echo "==> compiling TypeScript"
 	npx tsc -p tsconfig.build.json
+	rm -rf dist/web  # served as a directory: no module that no longer has a source may linger
 	npx tsc -p web/tsconfig.json
 	@touch $@
 

@@ -66,9 +66,10 @@ t.test('a host reset clears the milestones; the live channel and endpoints still
     'astlpc-up': 'done',
     'endpoint-assigned': 'done',
   });
-  const again = bootReducer(s, ev('boot-milestone', 64000, { name: 'init-started', seconds: 64.1 }));
+  // The server's milestone clock restarted at the reset.
+  const again = bootReducer(s, ev('boot-milestone', 64100, { name: 'init-started', seconds: 4.1 }));
   t.equal(byName(again)['init-started']?.state, 'done');
-  t.equal(byName(again)['init-started']?.seconds, 64.1);
+  t.equal(byName(again)['init-started']?.seconds, 4.1);
 });
 
 t.test('power leaving "on" resets the boot; a new power-on starts a new one', async (t) => {
@@ -275,20 +276,95 @@ t.test('status snapshots: power, and host.boot milestones when the server report
   t.equal(applyStatusSnapshot(s, { host: { ...STATUS.host, boot: { milestones: 'many' } } }).milestones.length, 0, 'a malformed list is an empty one');
 });
 
-t.test("seconds: the server's milestone clock when it fits this boot, else the power transition", async (t) => {
-  // After a power cycle the server's milestone seconds may still count from the first power-on.
-  const s = fold([
-    ...REPLAY,
-    ev('host-power', 300000, { state: 'powering-off' }),
-    ev('host-power', 301000, { state: 'off' }),
-    ev('host-power', 302000, { state: 'powering-on' }),
-    ev('host-power', 303000, { state: 'on' }),
-    ev('boot-milestone', 306000, { name: 'init-started', seconds: 306.1 }),
-    ev('astlpc-state', 309000, { state: 'idle', carrier: false }),
-    ev('astlpc-state', 310000, { state: 'active', carrier: true }),
-  ]);
+const near = (t: { ok(ok: boolean, msg: string): unknown }, v: number | null | undefined, want: number, msg?: string) =>
+  t.ok(v !== null && v !== undefined && Math.abs(v - want) < 0.01, `${msg ?? ''} ${v} ≈ ${want}`.trim());
+
+t.test('after a host reset, every stage counts from the reset, not the old boot', async (t) => {
+  // Booted (REPLAY, power on at 0), then reset 10 minutes later: power stays "on".
+  let s = fold([...REPLAY, ev('host-reset', 600000, { reason: 'reset' })]);
+  t.equal(s.power, 'on');
+  t.equal(s.bootBeganMs, Date.parse(at(600000)), 'the boot begins again at the reset');
+  t.equal(s.powerOnMs, Date.parse(at(600000)));
+  near(t, byName(s)['power-on']?.seconds, 0, 'power-on');
+  s = fold(
+    [
+      ev('boot-milestone', 604100, { name: 'init-started', seconds: 4.1 }),
+      ev('boot-milestone', 604500, { name: 'modules-loaded', seconds: 4.5 }),
+      ev('boot-milestone', 607600, { name: 'agent-started', seconds: 7.6 }),
+    ],
+    s,
+  );
   const st = byName(s);
-  t.equal(st['init-started']?.seconds, 306.1, "a milestone keeps the server's number");
-  t.ok(Math.abs((st['power-on']?.seconds ?? -1) - 1) < 1e-9, 'power-on: 1 s after powering-on began');
-  t.ok(Math.abs((st['astlpc-up']?.seconds ?? -1) - 8) < 1e-9, 'astlpc-up: 8 s after powering-on began');
+  near(t, st['power-on']?.seconds, 0, 'power-on');
+  t.equal(st['init-started']?.seconds, 4.1, "the server's own seconds");
+  t.equal(st['agent-started']?.seconds, 7.6);
+  for (const x of stages(s).stages) t.ok(x.seconds === null || x.seconds < 10, `${x.name}: ${x.seconds} is small again`);
+  // And a second reset starts over again.
+  s = fold([ev('host-reset', 900000), ev('boot-milestone', 903000, { name: 'init-started', seconds: 3 })], s);
+  near(t, byName(s)['power-on']?.seconds, 0);
+  t.equal(byName(s)['init-started']?.seconds, 3);
+  t.equal(byName(s)['modules-loaded']?.state, 'pending');
+});
+
+t.test('the channel and endpoints after a reset: no stale seconds; seconds since the reset once they come back', async (t) => {
+  let s = fold([...REPLAY, ev('host-reset', 600000)]);
+  // They held through the reset: done, but reached in the old boot, so no "seconds after" this one.
+  t.same(
+    [byName(s)['astlpc-up']?.state, byName(s)['astlpc-up']?.seconds],
+    ['done', null],
+  );
+  t.same(
+    [byName(s)['endpoint-assigned']?.state, byName(s)['endpoint-assigned']?.seconds],
+    ['done', null],
+  );
+  // The host side comes back: the channel drops and returns, the endpoints go and are assigned again.
+  s = fold(
+    [
+      ev('astlpc-state', 600500, { state: 'idle', carrier: false }),
+      ev('endpoint-removed', 600500, { eid: 10, net: 1 }),
+      ev('endpoint-removed', 600500, { eid: 9, net: 1 }),
+      ev('boot-milestone', 604100, { name: 'init-started', seconds: 4.1 }),
+      ev('astlpc-state', 607900, { state: 'active', carrier: true }),
+      ev('endpoint-assigned', 608200, { eid: 10, net: 1, iface: 'mctplpc0', types: [0] }),
+    ],
+    s,
+  );
+  near(t, byName(s)['astlpc-up']?.seconds, 7.9, 'astlpc-up');
+  near(t, byName(s)['endpoint-assigned']?.seconds, 8.2, 'endpoint-assigned');
+  // Same without any milestone (the reset's own time is the origin).
+  const bare = fold(
+    [ev('host-reset', 600000), ev('astlpc-state', 600500, { carrier: false }), ev('astlpc-state', 603000, { carrier: true })],
+    fold(REPLAY.filter((e) => e.kind !== 'boot-milestone')),
+  );
+  near(t, byName(bare)['astlpc-up']?.seconds, 3, 'astlpc-up, no milestones');
+  t.equal(byName(bare)['endpoint-assigned']?.seconds, null, 'the old endpoints: no stale +600 s');
+});
+
+t.test('a host reset while the host is going down or off begins no boot', async (t) => {
+  let s = fold([...REPLAY, ev('host-power', 100000, { state: 'powering-off' }), ev('host-reset', 100100, { reason: 'host stopping' })]);
+  t.equal(s.bootBeganMs, null);
+  s = fold([ev('host-power', 101000, { state: 'off' }), ev('host-reset', 101100, { reason: 'host stopped' })], s);
+  t.equal(s.bootBeganMs, null);
+  t.equal(bootReducer(s, ev('host-reset', 101100)), s, 'nothing to change: the same state');
+});
+
+t.test('off then on without powering-on (polls missed it): a new boot, not +305 s from an old one', async (t) => {
+  // A boot seen through its events...
+  let s = fold([ev('host-power', 110000, { state: 'powering-on' }), ev('host-power', 110200, { state: 'on' })]);
+  near(t, byName(s)['power-on']?.seconds, 0.2);
+  // ...then the stream is down and the polls see only "off" and "on".
+  s = applyPowerSnapshot(s, { state: 'off', since: at(400000) });
+  t.equal(s.bootBeganMs, null, 'entering off ends the boot');
+  s = applyPowerSnapshot(s, { state: 'on', since: at(415000) });
+  t.equal(s.bootBeganMs, Date.parse(at(415000)), 'the boot begins when on was seen');
+  near(t, byName(s)['power-on']?.seconds, 0, 'power-on');
+  // The same through events.
+  let e = fold([ev('host-power', 110000, { state: 'powering-on' }), ev('host-power', 110200, { state: 'on' })]);
+  e = fold([ev('host-power', 400000, { state: 'off' }), ev('host-power', 415000, { state: 'on' })], e);
+  near(t, byName(e)['power-on']?.seconds, 0, 'power-on (events)');
+  e = bootReducer(e, ev('astlpc-state', 420000, { carrier: true }));
+  near(t, byName(e)['astlpc-up']?.seconds, 5, 'astlpc-up (events)');
+  // Through resetting, the boot began at resetting.
+  const r = fold([ev('host-power', 500000, { state: 'resetting' }), ev('host-power', 500300, { state: 'on' })], e);
+  near(t, byName(r)['power-on']?.seconds, 0.3, 'power-on after resetting');
 });

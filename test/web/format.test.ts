@@ -3,13 +3,11 @@ import t from 'tap';
 import {
   formatBytes,
   formatCount,
-  formatDropReasons,
   formatDuration,
   messageTypeName,
   nonZeroDrops,
   UNKNOWN,
 } from '../../web/dashboard/src/model/format.js';
-import { cookieValue } from '../../web/dashboard/src/model/cookie.js';
 
 const HOSTILE: unknown[] = [undefined, null, '12', '', NaN, Infinity, -Infinity, -1, {}, [], true, Symbol('x'), () => 1, 10n];
 
@@ -75,28 +73,9 @@ t.test('drop reasons: only the non-zero ones, largest first', async (t) => {
     { reason: 'no-route', count: 1 },
     { reason: 'short', count: 1 },
   ]);
-  t.equal(formatDropReasons(rx, { 'carrier-lost': 2 }), 'rx bad-version 3, rx no-route 1, rx short 1, tx carrier-lost 2');
-  t.equal(formatDropReasons({ 'if-down': 0 }, {}), 'none');
-  for (const v of HOSTILE) {
-    t.same(nonZeroDrops(v), []);
-    t.equal(formatDropReasons(v, v), 'none');
-  }
+  t.same(nonZeroDrops({ 'if-down': 0 }), []);
+  for (const v of HOSTILE) t.same(nonZeroDrops(v), []);
   t.same(nonZeroDrops([3, 4]), [], 'an array is not a reason map');
   // A key like __proto__ arrives as an own property from JSON.parse and is just a name here.
   t.same(nonZeroDrops(JSON.parse('{"__proto__": 5}')), [{ reason: '__proto__', count: 5 }]);
-});
-
-t.test('the login cookie yields a header-safe token', async (t) => {
-  t.equal(cookieValue('bmcemu_token=abc123'), 'abc123');
-  t.equal(cookieValue('a=1; bmcemu_token=tok%2Fen%3D%3D; b=2'), 'tok/en==', 'URI-decoded');
-  t.equal(cookieValue('xbmcemu_token=nope; bmcemu_token=yes'), 'yes', 'exact name only');
-  t.equal(cookieValue('bmcemu_token=a=b=c'), 'a=b=c', 'only the first = splits');
-  t.equal(cookieValue('  bmcemu_token =  spaced  '), 'spaced');
-  t.equal(cookieValue(''), null);
-  t.equal(cookieValue('other=1'), null);
-  t.equal(cookieValue('bmcemu_token='), null, 'empty is no token');
-  t.equal(cookieValue('bmcemu_token=%E0%A4%A'), '%E0%A4%A', 'bad %-encoding: the raw text, not a throw');
-  t.equal(cookieValue('bmcemu_token=%0d%0aX-Evil: 1'), null, 'CR/LF would break the header');
-  t.equal(cookieValue('bmcemu_token=caf%C3%A9'), null, 'non-ASCII would make fetch throw');
-  t.equal(cookieValue(undefined as unknown as string), null);
 });

@@ -1,17 +1,25 @@
 /**
- * fetch() for the status API: adds the bearer token the login cookie holds
- * (POSTs need it as a header; the server takes the cookie alone only for GETs
- * and websocket upgrades), bounds every request in time so one hung request
- * can't stall the poll loop, and turns every failure into an ApiError with the
- * server's own message.
+ * fetch() for the status API. The page never sees a credential: the server's
+ * login form sets an HttpOnly session cookie, which the browser sends by
+ * itself on same-origin requests. What this adds:
+ *
+ * - the x-bmcemu-dashboard header on every request that changes something
+ *   (the server refuses a cookie-authenticated non-GET without it: its CSRF
+ *   defence, see model/api-paths.ts);
+ * - a time limit on every request, covering the body as well as the headers,
+ *   so one hung request can't stall the poll loop;
+ * - one error type, ApiError, carrying the server's own message.
+ *
+ * DOM-free (fetch, Headers and AbortController are in Node too): unit-tested
+ * under Node with a fake fetch.
  */
-import { cookieValue } from './model/cookie.js';
+import { DASHBOARD_HEADER, DASHBOARD_HEADER_VALUE } from './model/api-paths.js';
 import { rec, str } from './model/coerce.js';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
-    /** HTTP status; 0 when no response arrived (network, timeout). */
+    /** HTTP status; 0 when no (complete) response arrived (network, timeout). */
     readonly status: number,
     /** The server's error code (E_…), or one of ours: E_NETWORK, E_TIMEOUT, E_BAD_RESPONSE. */
     readonly code: string,
@@ -21,21 +29,30 @@ export class ApiError extends Error {
   }
 }
 
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
 export interface ApiClientOptions {
   /** Called once, on the first 401: the page shows its banner and stops polling. */
   onUnauthorised?: () => void;
+  /** For tests: the fetch to use (default: the global one). */
+  fetch?: FetchLike;
 }
 
 export const GET_TIMEOUT_MS = 8000;
 /** Power actions answer when done; soft-off alone may take the server 30 s. */
 export const POST_TIMEOUT_MS = 90000;
 
+/** Methods that change nothing; every other one carries the dashboard header. */
+const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+
 export class ApiClient {
   readonly #onUnauthorised: (() => void) | undefined;
+  readonly #fetch: FetchLike;
   #unauthorised = false;
 
   constructor(opts: ApiClientOptions = {}) {
     this.#onUnauthorised = opts.onUnauthorised;
+    this.#fetch = opts.fetch ?? ((url, init) => fetch(url, init));
   }
 
   /** True once any request got a 401: nothing will succeed until the user logs in again. */
@@ -45,68 +62,79 @@ export class ApiClient {
 
   /** GET and parse JSON. The result is `unknown`: the model modules check its shape. */
   get(path: string, timeoutMs = GET_TIMEOUT_MS): Promise<unknown> {
-    return this.#request('GET', path, undefined, timeoutMs);
+    return this.#request('GET', path, undefined, timeoutMs, 'json');
+  }
+
+  /** GET a text body (e.g. the console log) as is. */
+  async getText(path: string, timeoutMs = GET_TIMEOUT_MS): Promise<string> {
+    return (await this.#request('GET', path, undefined, timeoutMs, 'text')) as string;
   }
 
   post(path: string, body: unknown, timeoutMs = POST_TIMEOUT_MS): Promise<unknown> {
-    return this.#request('POST', path, body, timeoutMs);
+    return this.#request('POST', path, body, timeoutMs, 'json');
   }
 
-  #headers(hasBody: boolean): Headers {
-    const headers = new Headers({ accept: 'application/json' });
+  #headers(method: string, hasBody: boolean, expect: 'json' | 'text'): Headers {
+    const headers = new Headers({ accept: expect === 'json' ? 'application/json' : 'text/plain, application/json' });
     if (hasBody) headers.set('content-type', 'application/json');
-    // Read the cookie per request: a login in another tab takes effect without a reload.
-    const token = cookieValue(document.cookie);
-    if (token) headers.set('authorization', `Bearer ${token}`);
+    if (!READ_METHODS.has(method)) headers.set(DASHBOARD_HEADER, DASHBOARD_HEADER_VALUE);
     return headers;
   }
 
-  async #fetch(method: string, path: string, body: unknown, timeoutMs: number): Promise<Response> {
+  async #request(method: string, path: string, body: unknown, timeoutMs: number, expect: 'json' | 'text'): Promise<unknown> {
     const ctl = new AbortController();
+    // One timer for the whole exchange: aborting the signal also aborts reading the body.
     const timer = setTimeout(() => ctl.abort(), timeoutMs);
+    const noAnswer = (err: unknown): ApiError =>
+      ctl.signal.aborted
+        ? new ApiError(0, 'E_TIMEOUT', `${method} ${path}: no answer in ${Math.round(timeoutMs / 1000)} s`)
+        : new ApiError(0, 'E_NETWORK', `${method} ${path}: ${err instanceof Error ? err.message : 'network error'}`);
     try {
-      return await fetch(path, {
+      // (`cache` is typed apart: Node's RequestInit, which the unit tests compile against, lacks it.)
+      const init: RequestInit & { cache?: 'no-store' } = {
         method,
-        headers: this.#headers(body !== undefined),
+        headers: this.#headers(method, body !== undefined, expect),
         body: body === undefined ? undefined : JSON.stringify(body),
+        // The session cookie goes with same-origin requests only (the fetch default, said outright).
         credentials: 'same-origin',
         cache: 'no-store',
         signal: ctl.signal,
-      });
+      };
+      let res: Response;
+      try {
+        res = await this.#fetch(path, init);
+      } catch (err) {
+        throw noAnswer(err);
+      }
+      if (res.status === 401) this.#markUnauthorised();
+      let text = '';
+      try {
+        text = await res.text();
+      } catch (err) {
+        // A success without its body is no answer; an error status says enough by itself.
+        if (res.ok) throw noAnswer(err);
+      }
+      let json: unknown = null;
+      let parsed = text === '';
+      if (text !== '') {
+        try {
+          json = JSON.parse(text);
+          parsed = true;
+        } catch {
+          // A proxy's HTML error page, say: reported below by status.
+        }
+      }
+      if (!res.ok) {
+        const b = rec(json);
+        const message = str(b.message) ?? `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
+        throw new ApiError(res.status, str(b.code) ?? `HTTP_${res.status}`, message);
+      }
+      if (expect === 'text') return text;
+      if (!parsed) throw new ApiError(res.status, 'E_BAD_RESPONSE', `${method} ${path}: the answer is not JSON`);
+      return json;
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  async #request(method: string, path: string, body: unknown, timeoutMs: number): Promise<unknown> {
-    let res: Response;
-    try {
-      res = await this.#fetch(method, path, body, timeoutMs);
-    } catch (err) {
-      if (err instanceof DOMException && err.name === 'AbortError') {
-        throw new ApiError(0, 'E_TIMEOUT', `${method} ${path}: no answer in ${Math.round(timeoutMs / 1000)} s`);
-      }
-      throw new ApiError(0, 'E_NETWORK', `${method} ${path}: ${err instanceof Error ? err.message : 'network error'}`);
-    }
-    const text = await res.text().catch(() => '');
-    let json: unknown = null;
-    let parsed = text === '';
-    if (text !== '') {
-      try {
-        json = JSON.parse(text);
-        parsed = true;
-      } catch {
-        // A proxy's HTML error page, say: reported below by status.
-      }
-    }
-    if (res.status === 401) this.#markUnauthorised();
-    if (!res.ok) {
-      const b = rec(json);
-      const message = str(b.message) ?? `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
-      throw new ApiError(res.status, str(b.code) ?? `HTTP_${res.status}`, message);
-    }
-    if (!parsed) throw new ApiError(res.status, 'E_BAD_RESPONSE', `${method} ${path}: the answer is not JSON`);
-    return json;
   }
 
   #markUnauthorised(): void {

@@ -1,6 +1,7 @@
 /**
  * #boot: the boot stages as an ordered list (li[data-stage][data-state]) with
- * the seconds after power-on each was reached, and a progress bar.
+ * the seconds after the boot began (power-on or the last host reset) each was
+ * reached, and a progress bar.
  */
 import { h, setAttr, setText } from './dom.js';
 import type { BootView } from './model/boot-progress.js';

@@ -7,14 +7,20 @@
  * log (?replay=true), so the terminal is reset first and nothing shows twice.
  * Reconnects back off 1 s → 10 s; the server closes with 1013 when this page
  * fell behind and 1001 when it shuts down, and both just mean "reconnect".
+ *
+ * A refused upgrade tells the page nothing, so after PROBE_AFTER_FAILURES
+ * failed opens in a row the panel asks GET /console/log?tail=1 through the
+ * API client: a 401 stops everything (the client's handler shows the
+ * banner), a 501 means there is no console, anything else is shown in the
+ * state's title while reconnecting goes on.
  */
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
+import { ApiError, type ApiClient } from './api-client.js';
 import { h, setAttr, setText } from './dom.js';
+import { API_PATHS } from './model/api-paths.js';
+import { probeVerdict, shouldProbe, type ConsoleState, type ProbeOutcome } from './model/console-state.js';
 
-export type ConsoleState = 'connected' | 'disconnected' | 'no console';
-
-const PATH = '/api/v1/console/ws';
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 10000;
 
@@ -28,16 +34,24 @@ export class ConsolePanel {
   readonly terminal: Terminal;
   readonly #fit: FitAddon;
   readonly #stateEl: HTMLElement;
+  readonly #api: ApiClient;
   readonly #encoder = new TextEncoder();
   #ws: WebSocket | null = null;
   #retryMs = FIRST_RETRY_MS;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Not connecting now (not started yet, or no console). */
   #stopped = true;
+  /** Stopped for good (stop(), or the probe said 401/501): nothing may reconnect, whatever answers late. */
+  #ended = false;
   /** Whether the server said it has a console; null until it said. */
   #available: boolean | null = null;
+  /** Websockets in a row that closed without ever opening. */
+  #failedOpens = 0;
+  #probing = false;
 
-  constructor(root: HTMLElement, stateEl: HTMLElement) {
+  constructor(root: HTMLElement, stateEl: HTMLElement, api: ApiClient) {
     this.#stateEl = stateEl;
+    this.#api = api;
     this.terminal = new Terminal({
       convertEol: false,
       scrollback: 5000,
@@ -68,7 +82,7 @@ export class ConsolePanel {
    * console, it only fails, and the browser logs each failure as an error.
    */
   setAvailable(available: boolean): void {
-    if (available === this.#available) return;
+    if (this.#ended || available === this.#available) return;
     this.#available = available;
     if (available) {
       this.#start();
@@ -83,17 +97,24 @@ export class ConsolePanel {
     if (this.#available === null) this.setAvailable(true);
   }
 
-  /** Stop for good (e.g. after a 401): no more reconnects. */
-  stop(): void {
+  /** Stop for good (e.g. after a 401): no more reconnects, even if a poll in flight answers later. */
+  stop(why = 'stopped'): void {
+    this.#end('disconnected', why);
+  }
+
+  #end(state: ConsoleState, why: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
     this.#available = false;
     this.#halt();
-    this.#setState('disconnected', 'stopped');
+    this.#setState(state, why);
   }
 
   #start(): void {
-    if (!this.#stopped) return;
+    if (this.#ended || !this.#stopped) return;
     this.#stopped = false;
     this.#retryMs = FIRST_RETRY_MS;
+    this.#failedOpens = 0;
     this.#connect();
   }
 
@@ -118,20 +139,23 @@ export class ConsolePanel {
   }
 
   #connect(): void {
-    if (this.#stopped) return;
-    const url = new URL(`${PATH}?replay=true`, location.href);
+    if (this.#stopped || this.#ended) return;
+    const url = new URL(`${API_PATHS.consoleWs}?replay=true`, location.href);
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     let ws: WebSocket;
     try {
       ws = new WebSocket(url);
     } catch (err) {
-      this.#retry(err instanceof Error ? err.message : 'cannot connect');
+      this.#retry(err instanceof Error ? err.message : 'cannot connect', true);
       return;
     }
     ws.binaryType = 'arraybuffer';
     this.#ws = ws;
+    let opened = false;
     ws.onopen = () => {
       if (ws !== this.#ws) return;
+      opened = true;
+      this.#failedOpens = 0;
       this.#retryMs = FIRST_RETRY_MS;
       // The replay that follows is the whole log: start from a clean screen so nothing is doubled.
       this.terminal.reset();
@@ -146,16 +170,38 @@ export class ConsolePanel {
       if (ws !== this.#ws) return;
       this.#ws = null;
       const why = CLOSE_REASONS[ev.code] ?? (ev.reason || `closed (${ev.code})`);
-      this.#retry(why);
+      this.#retry(why, !opened);
     };
   }
 
-  #retry(why: string): void {
-    if (this.#stopped) return;
+  #retry(why: string, failedToOpen: boolean): void {
+    if (this.#stopped || this.#ended) return;
+    this.#failedOpens = failedToOpen ? this.#failedOpens + 1 : 0;
     this.#setState('disconnected', `${why}; retrying in ${Math.round(this.#retryMs / 1000)} s`);
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#connect(), this.#retryMs);
     this.#retryMs = Math.min(this.#retryMs * 2, MAX_RETRY_MS);
+    if (shouldProbe(this.#failedOpens)) void this.#probe();
+  }
+
+  /** Ask over plain HTTP why the websocket won't open (see the file comment). */
+  async #probe(): Promise<void> {
+    if (this.#probing) return;
+    this.#probing = true;
+    let outcome: ProbeOutcome;
+    try {
+      await this.#api.getText(`${API_PATHS.consoleLog}?tail=1`);
+      outcome = { ok: true };
+    } catch (err) {
+      outcome = { ok: false, status: err instanceof ApiError ? err.status : 0, message: err instanceof Error ? err.message : String(err) };
+    } finally {
+      this.#probing = false;
+    }
+    // Stopped meanwhile (a 401 stops the whole page), or a reconnect got through: the answer is moot.
+    if (this.#ended || this.#stopped || this.#ws?.readyState === WebSocket.OPEN) return;
+    const verdict = probeVerdict(outcome);
+    if (!verdict.retry) this.#end(verdict.state, verdict.detail);
+    else this.#setState(verdict.state, `${verdict.detail}; retrying`);
   }
 
   #setState(state: ConsoleState, detail: string): void {

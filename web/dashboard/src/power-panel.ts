@@ -6,6 +6,7 @@
  */
 import { ApiError, type ApiClient } from './api-client.js';
 import { h, setAttr, setText } from './dom.js';
+import { API_PATHS } from './model/api-paths.js';
 import { formatDuration } from './model/format.js';
 import { actionEnabled, NO_HOST, POWER_ACTIONS, powerView, type PowerView } from './model/power.js';
 
@@ -90,7 +91,7 @@ export class PowerPanel {
     this.#render();
     this.#say(`${action}: requested…`, 'pending');
     try {
-      const body = await this.#api.post('/api/v1/host/power', { action });
+      const body = await this.#api.post(API_PATHS.power, { action });
       this.update(body);
       this.#say(`${action}: done, host ${this.#view?.state ?? 'unknown'}`, 'ok');
     } catch (err) {

@@ -31,7 +31,7 @@ const OWN_STAGES: ReadonlySet<string> = new Set([POWER_ON_STAGE, ASTLPC_STAGE, E
 
 export interface Milestone {
   readonly name: string;
-  /** Seconds since power-on as the server measured it, when it said. */
+  /** Seconds since the boot began (power-on or the last host reset) as the server measured it, when it said. */
   readonly seconds: number | null;
   readonly timeMs: number | null;
 }
@@ -41,14 +41,15 @@ export interface BootState {
   readonly power: string | null;
   /** When the host entered `power`. */
   readonly powerSinceMs: number | null;
-  /** When the current boot reached "on". */
+  /** When the current boot reached "on" (for a boot begun by a host reset: the reset). */
   readonly powerOnMs: number | null;
-  /** When the current boot started powering on (or resetting), if seen. */
+  /**
+   * When the current boot began: powering-on or resetting seen, a host reset
+   * while on, or "on" seen without either. Null while the host is not booting.
+   */
   readonly bootBeganMs: number | null;
   /** This boot's milestones, in arrival order. */
   readonly milestones: readonly Milestone[];
-  /** Last time the milestones were cleared (reset / power left on). */
-  readonly clearedMs: number | null;
   /** The live astlpc channel carrier (the BMC side keeps the channel across host resets). */
   readonly astlpcCarrier: boolean;
   readonly astlpcUpMs: number | null;
@@ -66,7 +67,6 @@ export const initialBootState: BootState = Object.freeze({
   powerOnMs: null,
   bootBeganMs: null,
   milestones: Object.freeze([]) as readonly Milestone[],
-  clearedMs: null,
   astlpcCarrier: false,
   astlpcUpMs: null,
   endpoints: Object.freeze([]) as readonly string[],
@@ -96,7 +96,7 @@ export function bootReducer(state: BootState, event: unknown): BootState {
     case 'host-power':
       return withPower(s, str(event.state), t);
     case 'host-reset':
-      return cleared(s, t);
+      return withReset(s, t);
     case 'boot-milestone':
       return withMilestone(s, str(event.name), num(event.seconds), t);
     case 'astlpc-state':
@@ -112,22 +112,38 @@ export function bootReducer(state: BootState, event: unknown): BootState {
 }
 
 /** A new boot's milestones start from nothing. */
-function cleared(s: BootState, t: number | null): BootState {
-  if (s.milestones.length === 0 && (t === null || t === s.clearedMs)) return s;
-  return { ...s, milestones: initialBootState.milestones, clearedMs: t ?? s.clearedMs };
+function cleared(s: BootState): BootState {
+  return s.milestones.length === 0 ? s : { ...s, milestones: initialBootState.milestones };
+}
+
+/** Power states a boot goes through on its way to "on". */
+const BOOTING: ReadonlySet<string> = new Set(['powering-on', 'resetting']);
+
+/**
+ * A host reset: the milestones of the old boot stop holding and, unless the
+ * host is going down, a new boot begins now. The server restarts its
+ * milestone clock at the same moment, so the new milestones' seconds and the
+ * other stages' seconds count from here.
+ */
+function withReset(s: BootState, t: number | null): BootState {
+  const next = cleared(s);
+  if (s.power === 'off' || s.power === 'powering-off') return next;
+  const powerOnMs = s.power === 'on' ? t : s.powerOnMs;
+  if (next.bootBeganMs === t && next.powerOnMs === powerOnMs) return next;
+  return { ...next, bootBeganMs: t, powerOnMs };
 }
 
 function withPower(s: BootState, power: string | null, t: number | null): BootState {
   if (power === null || power === s.power) return s;
-  let next: BootState = { ...s, power, powerSinceMs: t };
+  const next: BootState = { ...s, power, powerSinceMs: t };
   if (power === 'on') {
-    next = { ...next, powerOnMs: t };
-  } else {
-    // Like the server's hub: milestones belong to one boot and stop holding once the host leaves "on".
-    next = { ...cleared(next, t), powerOnMs: null };
-    if (power === 'powering-on' || power === 'resetting') next = { ...next, bootBeganMs: t };
+    // Reached through powering-on/resetting, the boot began there; from anywhere else
+    // (off, a state polling missed, nothing known yet) it is a new boot that begins now.
+    const began = s.power !== null && BOOTING.has(s.power) ? s.bootBeganMs : t;
+    return { ...next, powerOnMs: t, bootBeganMs: began };
   }
-  return next;
+  // Like the server's hub: milestones belong to one boot and stop holding once the host leaves "on".
+  return { ...cleared(next), powerOnMs: null, bootBeganMs: BOOTING.has(power) ? t : null };
 }
 
 function withMilestone(s: BootState, name: string | null, seconds: number | null, t: number | null): BootState {
@@ -181,7 +197,7 @@ export function applyPowerSnapshot(s: BootState, body: unknown): BootState {
   if (power === s.power) {
     // Still "on" but since moved on: the host rebooted between two polls.
     if (power === 'on' && since !== null && s.powerSinceMs !== null && since > s.powerSinceMs + SAME_TRANSITION_MS) {
-      return { ...cleared(s, since), powerSinceMs: since, powerOnMs: since, bootBeganMs: null };
+      return { ...cleared(s), powerSinceMs: since, powerOnMs: since, bootBeganMs: since };
     }
     return s;
   }
@@ -220,7 +236,7 @@ export type StageState = 'done' | 'pending';
 export interface Stage {
   readonly name: string;
   readonly state: StageState;
-  /** Seconds after power-on the stage was reached, when known. */
+  /** Seconds after the boot began (power-on or the last host reset) the stage was reached, when known. */
   readonly seconds: number | null;
   /** False for milestones this page doesn't know (shown after the known stages). */
   readonly known: boolean;
@@ -232,28 +248,18 @@ export interface BootView {
   readonly total: number;
 }
 
-/** How far before the power transition the server's own boot clock may start (QEMU launch). */
-const SERVER_CLOCK_LEAD_MS = 10000;
-
 /**
- * When the current boot began, in wall-clock ms. Ideally where the server's
- * milestone seconds count from (a milestone's time minus its seconds), so our
- * seconds agree with the server's. But the server's clock only restarts on
- * some power-ons, so that origin is used only when it sits just before this
- * boot's power transition; otherwise the transition itself is the origin.
+ * When the current boot began, in wall-clock ms: the origin of every stage's
+ * seconds. The server restarts its milestone clock at every power-on and
+ * every host reset, so where a milestone says where that clock starts (its
+ * time minus its seconds) that is the origin, and our seconds agree with the
+ * server's; until one does, the boot's own transition is.
  */
 export function bootStartMs(s: BootState): number | null {
-  const transition = s.bootBeganMs ?? s.powerOnMs;
-  let server: number | null = null;
   for (const m of s.milestones) {
-    if (m.seconds !== null && m.timeMs !== null) {
-      server = m.timeMs - m.seconds * 1000;
-      break;
-    }
+    if (m.seconds !== null && m.timeMs !== null) return m.timeMs - m.seconds * 1000;
   }
-  if (server === null) return transition;
-  if (transition === null) return server;
-  return server >= transition - SERVER_CLOCK_LEAD_MS && server <= transition + 500 ? server : transition;
+  return s.bootBeganMs ?? s.powerOnMs;
 }
 
 /** The stage list the panel draws. */

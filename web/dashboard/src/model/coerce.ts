@@ -28,12 +28,14 @@ export function arr(v: unknown): readonly unknown[] {
 
 /** A finite number, else null. Numeric strings are refused: a string here means the shape is wrong. */
 export function num(v: unknown): number | null {
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+  if (typeof v !== 'number' || !Number.isFinite(v)) return null;
+  return v === 0 ? 0 : v; // -0 is 0: it would print as "-0" in some places
 }
 
 /** A non-negative safe integer (EIDs, counters, message types), else null. */
 export function uint(v: unknown): number | null {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return null;
+  return v === 0 ? 0 : v;
 }
 
 /** A string, else null. */
@@ -46,10 +48,18 @@ export function bool(v: unknown): boolean | null {
   return typeof v === 'boolean' ? v : null;
 }
 
-/** Milliseconds since the epoch from an ISO string or an epoch-ms number, else null. */
+/** The start of an ISO 8601 date-time: what the server's `time`/`since` fields are. */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T/;
+
+/**
+ * Milliseconds since the epoch from an epoch-ms number or an ISO 8601
+ * date-time string, else null. Strict on purpose: Date.parse also takes
+ * "5", "May 5" and other guesses, which would turn a malformed field into a
+ * plausible-looking time.
+ */
 export function timeMs(v: unknown): number | null {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
-  if (typeof v !== 'string') return null;
+  if (typeof v !== 'string' || !ISO_DATE_TIME.test(v)) return null;
   const ms = Date.parse(v);
-  return Number.isNaN(ms) ? null : ms;
+  return Number.isFinite(ms) ? ms : null;
 }

@@ -92,12 +92,3 @@ export function nonZeroDrops(v: unknown): DropReason[] {
   }
   return out.sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
 }
-
-/** "rx bad-version 3, tx carrier-lost 1", or "none" when nothing was dropped for a known reason. */
-export function formatDropReasons(rxDrops: unknown, txDrops: unknown): string {
-  const parts = [
-    ...nonZeroDrops(rxDrops).map((d) => `rx ${d.reason} ${formatCount(d.count)}`),
-    ...nonZeroDrops(txDrops).map((d) => `tx ${d.reason} ${formatCount(d.count)}`),
-  ];
-  return parts.length ? parts.join(', ') : 'none';
-}
