@@ -4,6 +4,7 @@
  * figures for this machine only: compare ratios, not absolutes.
  */
 import os from 'node:os';
+import { run as api } from './api.bench.js';
 import { run as astlpc } from './astlpc.bench.js';
 import { run as boot } from './boot.bench.js';
 import { run as core } from './mctp-core.bench.js';
@@ -16,6 +17,7 @@ const benches: Array<[string, (o: { short: boolean }) => Promise<Record<string, 
   ['serial-binding', serial],
   ['kcs-wire', kcsWire],
   ['astlpc (two processes)', astlpc],
+  ['status API (dashboard load)', api],
   ['boot to MCTP (QEMU, TCG)', boot],
 ];
 
