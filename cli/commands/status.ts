@@ -7,7 +7,7 @@ ${TARGET_HELP}`;
 interface StatusJson {
   version: string;
   bmc: { uptimeSeconds: number; pid: number };
-  host: { power: string | null; uptimeSeconds: number | null };
+  host: { power: string | null; uptimeSeconds: number | null; boot?: { milestones: Array<{ name: string; seconds: number | null }> } };
   mctp: { links: Array<{ name: string; up: boolean; carrier: boolean; addrs: number[] }>; astlpc: string | null; endpoints: number | null };
 }
 
@@ -19,7 +19,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       return 0;
     }
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    const s = await clientFrom(values, io).json<StatusJson>('GET', '/api/v1/status');
+    const client = clientFrom(values, io);
+    const s = await client.json<StatusJson>('GET', '/api/v1/status');
     if (values.json) {
       printJson(io, s);
       return 0;
@@ -32,6 +33,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       ),
       ...(s.mctp.astlpc !== null ? [`astlpc:    ${s.mctp.astlpc}`] : []),
       ...(s.mctp.endpoints !== null ? [`endpoints: ${s.mctp.endpoints}`] : []),
+      ...(s.host.boot?.milestones.length
+        ? [`boot:      ${s.host.boot.milestones.map((m) => (m.seconds === null ? m.name : `${m.name} ${m.seconds.toFixed(1)}s`)).join(', ')}`]
+        : []),
+      `dashboard: ${new URL('/', client.target.url).href}`,
     ];
     io.stdout.write(`${lines.join('\n')}\n`);
     return 0;

@@ -60,7 +60,12 @@ t.test('status', async (t) => {
   t.match(r.out, /\nhost: {6}power on, up \d+s\n/);
   t.match(r.out, /\nlink: {6}mctp0 up, carrier, eid 8\n/);
   t.match(r.out, /\nastlpc: {4}waiting-init\n/);
-  t.match(r.out, /\nendpoints: 0\n$/);
+  t.match(r.out, /\nendpoints: 0\n/);
+  t.notMatch(r.out, /\nboot:/, 'no boot line before the first milestone');
+  t.match(r.out, /\ndashboard: http:\/\/127\.0\.0\.1:\d+\/\n$/);
+  f.events.milestone('init-started', { seconds: 4.26 });
+  f.events.milestone('agent-started');
+  t.match((await run(status, [])).out, /\nboot: {6}init-started 4\.3s, agent-started\n/, 'boot progress, with times when known');
   const j = await run(status, ['--json']);
   t.equal(JSON.parse(j.out).version, '0.1.0-test');
   const bad = await run(status, ['extra']);
