@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pidAlive } from '../firmware/pid-alive.js';
 
 const PID_FILE = 'bmcemu.pid';
 
@@ -27,15 +28,6 @@ export function instanceDir(instance: string, runtimeDir?: string): string {
   return path.join(process.env.BMCEMU_RUNTIME_BASE ?? defaultRuntimeBase(), instance);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export interface ClaimedDir {
   dir: string;
   release(): void;
@@ -47,7 +39,7 @@ export function claimRuntimeDir(dir: string): ClaimedDir {
   const pidPath = path.join(dir, PID_FILE);
   try {
     const pid = Number(fs.readFileSync(pidPath, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
       throw new Error(`runtime directory ${dir} is in use by bmcemu pid ${pid}; stop it or choose another --instance`);
     }
   } catch (e) {

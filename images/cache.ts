@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pidAlive } from '../firmware/pid-alive.js';
 import { projectDir } from '../firmware/project-dir.js';
 import { ImageError } from './errors.js';
 
@@ -68,15 +69,6 @@ export function ensureCacheDirs(layout: CacheLayout): void {
         `cannot create the cache directory ${d}: ${(e as Error).message}; set BMCEMU_CACHE_DIR to a writable directory`,
       );
     }
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

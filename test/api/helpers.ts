@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Clock } from '../../firmware/mctp/clock.js';
 import { startEchoResponder, type EchoResponder } from '../../firmware/mctp/echo.js';
-import { createBindingPair } from '../../firmware/mctp/loopback.js';
 import { MctpStack } from '../../firmware/mctp/stack.js';
 import type {
   ApiContext,
@@ -22,6 +21,7 @@ import type {
   PowerStateChange,
 } from '../../firmware/services/api/context.js';
 import { ReadinessEvents } from '../../firmware/services/api/readiness-source.js';
+import { pairedStacks } from '../mctp/helpers.js';
 import { createApiServer, type ApiServer, type ApiServerOptions } from '../../firmware/services/api/server.js';
 
 export class FakePower implements PowerPart {
@@ -134,16 +134,10 @@ export interface Fixture {
 
 /** Two stacks joined by a pair: bmc EID 8 on mctp0, host EID 9; both up, routes both ways. */
 export function fixture(opts: { clock?: Clock; parts?: boolean; runtimeDir?: boolean; hwAddr?: boolean } = {}): Fixture {
-  const clock = opts.clock;
-  const bmc = new MctpStack(clock ? { clock } : {});
-  const host = new MctpStack(clock ? { clock } : {});
-  const [a, b] = opts.hwAddr ? createBindingPair({ hwAddr: Buffer.from([0x1d]) }, { hwAddr: Buffer.from([0x2e]) }) : createBindingPair();
-  bmc.addInterface('mctp0', a).setUp(true);
-  host.addInterface('mctp0', b).setUp(true);
-  bmc.addAddress('mctp0', 8);
-  host.addAddress('mctp0', 9);
-  bmc.addRoute({ min: 9, dev: 'mctp0' });
-  host.addRoute({ min: 8, dev: 'mctp0' });
+  const { bmc, host } = pairedStacks({
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.hwAddr ? { hwAddrs: [Buffer.from([0x1d]), Buffer.from([0x2e])] as [Buffer, Buffer] } : {}),
+  });
   const responder = startEchoResponder(host);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bmcemu-api-'));
   const events = new ReadinessEvents();

@@ -3,25 +3,17 @@
  * (Node's own raw mode would turn LF into CR LF on output), on a pty relayed
  * to a UNIX socket as QEMU relays ttyS1 to the BMC's UART socket.
  */
-import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { openSerialTty } from '../../firmware/host-agent/guest/serial-tty.js';
 import { shortTempDir, until } from '../wire/helpers/util.js';
+import { peerServer } from './helpers/peer-server.js';
 import { startPtyRelay } from './helpers/pty-relay.js';
 
 t.test('a raw serial tty: every byte value, both ways', async (t) => {
   const dir = shortTempDir(t);
   const sock = path.join(dir, 'uart.sock');
-  const got: Buffer[] = [];
-  let peer: net.Socket | null = null;
-  const server = net.createServer((s) => {
-    peer = s;
-    s.on('data', (d) => got.push(d));
-    s.on('error', () => {});
-  });
-  await new Promise<void>((r) => server.listen(sock, r));
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const srv = await peerServer(t, sock);
   const relay = await startPtyRelay(sock);
   t.teardown(() => relay.stop());
   await relay.waitLine('connected');
@@ -32,12 +24,12 @@ t.test('a raw serial tty: every byte value, both ways', async (t) => {
   tty.on('data', (d: Buffer) => rx.push(d));
   const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
   tty.write(all);
-  await until(() => Buffer.concat(got).length >= 256, { what: 'bytes at the UART socket' });
-  t.same(Buffer.concat(got), all, 'out: unchanged (no CR added before LF, nothing eaten)');
-  peer!.write(all);
+  await until(() => srv.received().length >= 256, { what: 'bytes at the UART socket' });
+  t.same(srv.received(), all, 'out: unchanged (no CR added before LF, nothing eaten)');
+  srv.peer()!.write(all);
   await until(() => Buffer.concat(rx).length >= 256, { what: 'bytes at the tty' });
   t.same(Buffer.concat(rx), all, 'in: unchanged (no echo, no CR/LF mapping, no signals)');
-  t.equal(Buffer.concat(got).length, 256, 'and nothing was echoed back');
+  t.equal(srv.received().length, 256, 'and nothing was echoed back');
 });
 
 t.test('errors', async (t) => {

@@ -16,6 +16,7 @@ import { CharDeviceLink } from '../../firmware/host-agent/guest/char-device-link
 import { findVirtioPort, listVirtioPorts, openVirtioPort } from '../../firmware/host-agent/guest/virtio-port.js';
 import { shortTempDir, until } from '../wire/helpers/util.js';
 import { addVirtioPort } from './helpers/fake-sysfs.js';
+import { peerServer } from './helpers/peer-server.js';
 import { startPtyRelay } from './helpers/pty-relay.js';
 
 t.test('find the port by name', async (t) => {
@@ -39,24 +40,6 @@ t.test('find the port by name', async (t) => {
   addVirtioPort(sys, dev, 'vport2p1', 'no.node');
   t.throws(() => findVirtioPort('no.node', { sysfs: sys, devDir: dev }), { code: 'ENOENT', message: /vport2p1 does not exist: is devtmpfs mounted/ });
 });
-
-/** A UNIX socket server standing in for the BMC's end of the chardev. */
-async function peerServer(t: { teardown(fn: () => void | Promise<void>): void }, sockPath: string) {
-  const got: Buffer[] = [];
-  let peer: net.Socket | null = null;
-  const server = net.createServer((s) => {
-    peer = s;
-    s.on('data', (d) => got.push(d));
-    s.on('error', () => {});
-  });
-  await new Promise<void>((r) => server.listen(sockPath, r));
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  return {
-    server,
-    received: () => Buffer.concat(got),
-    peer: () => peer,
-  };
-}
 
 t.test('a pty as the port: bytes both ways, unchanged and in order; hang-up', async (t) => {
   const dir = shortTempDir(t);

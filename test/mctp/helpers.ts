@@ -1,6 +1,6 @@
 /** Test fixtures for the MCTP core: a scriptable binding and packet builders. */
 import type { BindingMtu, BindingPort, MctpBinding } from '../../firmware/mctp/binding.js';
-import { ManualClock } from '../../firmware/mctp/clock.js';
+import { ManualClock, type Clock } from '../../firmware/mctp/clock.js';
 import { MCTP_VER } from '../../firmware/mctp/constants.js';
 import { encodePacket } from '../../firmware/mctp/header.js';
 import { createBindingPair } from '../../firmware/mctp/loopback.js';
@@ -98,9 +98,9 @@ export const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 
 /** Two stacks joined by an in-memory link: "bmc" EID 8 and "host" EID 9 on mctp0, routed to each other. */
-export function pairedStacks(opts: { mtu?: number; clock?: ManualClock } = {}) {
+export function pairedStacks(opts: { mtu?: number; clock?: Clock; hwAddrs?: [Buffer, Buffer] } = {}) {
   const mtu = { initial: opts.mtu ?? 68 };
-  const [a, b] = createBindingPair({ mtu }, { mtu });
+  const [a, b] = createBindingPair({ mtu, ...(opts.hwAddrs ? { hwAddr: opts.hwAddrs[0] } : {}) }, { mtu, ...(opts.hwAddrs ? { hwAddr: opts.hwAddrs[1] } : {}) });
   const bmc = new MctpStack(opts.clock ? { clock: opts.clock } : {});
   const host = new MctpStack(opts.clock ? { clock: opts.clock } : {});
   bmc.addInterface('mctp0', a).setUp(true);

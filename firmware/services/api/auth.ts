@@ -14,8 +14,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { installBrowserGuard } from './browser-guard.js';
 import { isLoopbackHost, tokenMatches } from './credentials.js';
 import { ApiError, sendError } from './errors.js';
-import { LOGIN_PAGE_CSP, loginPage } from './login-page.js';
-import { LOGIN_PATH, registerLogin, sessionVerdict } from './session.js';
+import { sendLoginPage } from './login-page.js';
+import { LOGIN_PATH, READ_METHODS, registerLogin, sessionVerdict } from './session.js';
 
 /** Refuse a configuration that would expose the API without a token. */
 export function checkListenPolicy(host: string, token: string | undefined): void {
@@ -28,8 +28,6 @@ export function checkListenPolicy(host: string, token: string | undefined): void
     );
   }
 }
-
-const READ_METHODS = new Set(['GET', 'HEAD']);
 
 /** A browser loading a page: it gets the login form instead of a JSON 401. */
 function wantsHtml(request: FastifyRequest): boolean {
@@ -65,12 +63,7 @@ export async function installAuth(app: FastifyInstance, opts: AuthOptions): Prom
     if (why === null) return undefined;
     reply.header('www-authenticate', 'Bearer realm="bmcemu"');
     if (wantsHtml(request)) {
-      await reply
-        .code(401)
-        .header('content-security-policy', LOGIN_PAGE_CSP)
-        .header('cache-control', 'no-store')
-        .type('text/html; charset=utf-8')
-        .send(loginPage({ next: request.url, retry: false }));
+      await sendLoginPage(reply, { next: request.url, retry: false });
       return reply;
     }
     await sendError(reply, new ApiError(401, 'E_UNAUTHORIZED', why));

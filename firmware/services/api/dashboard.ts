@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { projectDir } from '../../project-dir.js';
 import { ApiError, sendError } from './errors.js';
 
@@ -79,14 +79,15 @@ export interface DashboardOptions {
 }
 
 export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (app, opts) => {
+  // Whatever is missing must not take the whole API down: the dashboard answers why.
+  const notBuilt = (why: string): void => {
+    app.get('/dashboard/*', { schema: { hide: true } }, async (_request, reply) => sendError(reply, new ApiError(503, 'E_DASHBOARD_NOT_BUILT', why)));
+  };
   let assets: DashboardAssets;
   try {
     assets = opts.assets ?? defaultDashboardAssets();
   } catch (e) {
-    // A missing xterm package must not take the whole API down: the dashboard answers why.
-    const why = `the dashboard's packages are missing (${(e as Error).message.split('\n')[0]}): run \`make deps\``;
-    app.get('/dashboard/*', { schema: { hide: true } }, async (_request, reply) => sendError(reply, new ApiError(503, 'E_DASHBOARD_NOT_BUILT', why)));
-    return;
+    return notBuilt(`the dashboard's packages are missing (${(e as Error).message.split('\n')[0]}): run \`make deps\``);
   }
   const indexFile = path.join(assets.pageDir, 'index.html');
   const entry = path.join(assets.scriptDir, 'main.js');
@@ -97,15 +98,7 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
 
   // Missing files mean an unbuilt checkout: say how to fix it instead of serving a blank page.
   const missing = [indexFile, entry].filter((f) => !fs.existsSync(f));
-  if (missing.length > 0) {
-    const notBuilt = async (_request: unknown, reply: FastifyReply): Promise<void> =>
-      sendError(
-        reply,
-        new ApiError(503, 'E_DASHBOARD_NOT_BUILT', `the dashboard is not built (missing ${missing.join(', ')}): run \`make build\``),
-      );
-    app.get('/dashboard/*', { schema: { hide: true } }, notBuilt);
-    return;
-  }
+  if (missing.length > 0) return notBuilt(`the dashboard is not built (missing ${missing.join(', ')}): run \`make build\``);
 
   const csp = contentSecurityPolicy(inlineScriptHashes(fs.readFileSync(indexFile, 'utf8')));
   const setHeaders = (res: { setHeader(name: string, value: string): void }): void => {

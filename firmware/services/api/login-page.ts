@@ -4,6 +4,7 @@
  * cookie and sends the browser back where it was going. No script at all;
  * the page carries nothing about the BMC.
  */
+import type { FastifyReply } from 'fastify';
 
 export const LOGIN_PAGE_CSP = [
   "default-src 'none'",
@@ -39,4 +40,14 @@ ${note}<label for="token">API token</label>
 </form>
 </body></html>
 `;
+}
+
+/** Answer 401 with the login form (the status stays 401: the request was not authenticated). */
+export function sendLoginPage(reply: FastifyReply, opts: { next: string; retry: boolean }): FastifyReply {
+  return reply
+    .code(401)
+    .header('content-security-policy', LOGIN_PAGE_CSP)
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(loginPage(opts));
 }

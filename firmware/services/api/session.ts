@@ -16,14 +16,15 @@ import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { cookieValue, tokenMatches } from './credentials.js';
 import { ApiError, sendError } from './errors.js';
-import { LOGIN_PAGE_CSP, loginPage } from './login-page.js';
+import { sendLoginPage } from './login-page.js';
 
 export const LOGIN_PATH = '/login';
 export const SESSION_COOKIE_PREFIX = 'bmcemu_session_';
 /** The header the dashboard adds to its actions (anything but GET/HEAD). */
 export const DASHBOARD_HEADER = 'x-bmcemu-dashboard';
 
-const READ_METHODS = new Set(['GET', 'HEAD']);
+/** Methods a session cookie (or a browser's login page) may be used for without more proof. */
+export const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
 
 /** The session cookie's name for the server a request reached. */
 export function sessionCookieName(request: FastifyRequest): string {
@@ -65,12 +66,7 @@ export async function registerLogin(app: FastifyInstance, token: string): Promis
       const form = request.body && typeof request.body === 'object' ? request.body : {};
       const next = safeNext(form.next);
       if (typeof form.token !== 'string' || !tokenMatches(form.token.trim(), token)) {
-        return reply
-          .code(401)
-          .header('content-security-policy', LOGIN_PAGE_CSP)
-          .header('cache-control', 'no-store')
-          .type('text/html; charset=utf-8')
-          .send(loginPage({ next, retry: true }));
+        return sendLoginPage(reply, { next, retry: true });
       }
       const secure = request.protocol === 'https' ? '; Secure' : '';
       // Lax: a link from elsewhere opens the dashboard logged in; actions still need the header.
