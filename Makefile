@@ -8,7 +8,7 @@ SHELL := /bin/bash
 
 NODE_STAMP := node_modules/.installed
 BUILD_STAMP := dist/.built
-TS_SOURCES := $(shell find firmware hw-models qemu images instance cli bench web -name '*.ts' 2>/dev/null)
+TS_SOURCES := $(shell find lib transport hw-models firmware host qemu images instance cli bench web -name '*.ts' 2>/dev/null)
 
 help:
 	@echo "make run    - build and start bmcemu (see README)"

@@ -13,7 +13,7 @@
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { createBindingPair } from '../firmware/mctp/loopback.js';
+import { createBindingPair } from '../firmware/mctp/loopback/binding.js';
 import { MctpStack } from '../firmware/mctp/stack.js';
 import { ReadinessEvents } from '../firmware/services/api/readiness-source.js';
 import { createApiServer } from '../firmware/services/api/server.js';

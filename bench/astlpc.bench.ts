@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ast2500Soc } from '../hw-models/ast2500-soc.js';
 import { BmcFirmware } from '../firmware/bmc/bmc-firmware.js';
-import { HostAgent } from '../firmware/host-agent/host-agent.js';
+import { HostAgent } from '../host/host-agent.js';
 import { MCTP_TAG_OWNER } from '../firmware/mctp/constants.js';
 import { startEchoResponder, ECHO_HEADER, ECHO_TYPE } from '../firmware/mctp/echo.js';
 import type { MctpStack } from '../firmware/mctp/stack.js';

@@ -21,10 +21,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { KcsHostPort, KcsHostReg } from '../hw-models/kcs-host-port.js';
-import { ChardevSocket } from '../hw-models/wire/chardev-socket.js';
-import { KcsWireClient } from '../hw-models/wire/kcs-wire-client.js';
-import { KcsWireServer } from '../hw-models/wire/kcs-wire-server.js';
-import { MCTP_WINDOW_SIZE, WindowFile, createWindowFile } from '../hw-models/wire/window-file.js';
+import { ChardevSocket } from '../transport/chardev-socket.js';
+import { KcsWireClient } from '../transport/kcs-wire/client.js';
+import { KcsWireServer } from '../hw-models/wire-servers/kcs-wire-server.js';
+import { MCTP_WINDOW_SIZE, WindowFile, createWindowFile } from '../transport/window-file.js';
 
 export interface BenchOptions {
   short: boolean;

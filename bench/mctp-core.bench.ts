@@ -4,7 +4,7 @@
  * 4096. Reports messages/s, MB/s of payload and the peak RSS seen.
  */
 import { MCTP_NET_ANY, MCTP_ADDR_ANY } from '../firmware/mctp/constants.js';
-import { createBindingPair } from '../firmware/mctp/loopback.js';
+import { createBindingPair } from '../firmware/mctp/loopback/binding.js';
 import { MctpStack } from '../firmware/mctp/stack.js';
 
 export interface BenchOptions {

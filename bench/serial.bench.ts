@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BindingPort } from '../firmware/mctp/binding.js';
 import { SerialFrameDecoder, SERIAL_MTU, encodeFrame } from '../firmware/mctp/serial/framer.js';
-import { SerialBinding } from '../firmware/mctp/serial/serial-binding.js';
+import { SerialBinding } from '../firmware/mctp/serial/binding.js';
 
 const MCTP_HEADER_LEN = 4;
 

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pidAlive } from '../firmware/pid-alive.js';
+import { pidAlive } from '../lib/pid-alive.js';
 
 const PID_FILE = 'bmcemu.pid';
 

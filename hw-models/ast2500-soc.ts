@@ -9,10 +9,10 @@ import path from 'node:path';
 import { KcsController, type KcsChannel, type KcsChannelNumber } from './kcs.js';
 import { LpcCtrl } from './lpc-ctrl.js';
 import { Vuart } from './vuart.js';
-import { ChardevSocket, type ChardevEndpoint } from './wire/chardev-socket.js';
-import { KcsWireServer } from './wire/kcs-wire-server.js';
-import { UartWire } from './wire/uart-wire.js';
-import { LPC_FW_WINDOW_FILENAME } from './wire/window-file.js';
+import { ChardevSocket, type ChardevEndpoint } from '../transport/chardev-socket.js';
+import { KcsWireServer } from './wire-servers/kcs-wire-server.js';
+import { UartWire } from './wire-servers/uart-wire-server.js';
+import { LPC_FW_WINDOW_FILENAME } from '../transport/window-file.js';
 
 export interface Ast2500SocOptions {
   /** The instance's runtime directory (tmpfs): window file and sockets live here. */

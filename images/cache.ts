@@ -15,8 +15,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pidAlive } from '../firmware/pid-alive.js';
-import { projectDir } from '../firmware/project-dir.js';
+import { pidAlive } from '../lib/pid-alive.js';
+import { projectDir } from '../lib/project-dir.js';
 import { ImageError } from './errors.js';
 
 

@@ -10,16 +10,16 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { Ast2500Soc } from '../hw-models/ast2500-soc.js';
 import { BmcFirmware, ASTLPC_IFNAME } from '../firmware/bmc/bmc-firmware.js';
-import { systemClock, type Clock } from '../firmware/mctp/clock.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { echoRequest, startEchoResponder, type EchoResponder } from '../firmware/mctp/echo.js';
-import type { EndpointInfo as BusOwnerEndpoint } from '../firmware/services/bus-owner.js';
+import type { EndpointInfo as BusOwnerEndpoint } from '../firmware/services/bus-owner/bus-owner.js';
 import { createApiServer, type ApiServer } from '../firmware/services/api/server.js';
 import type { ApiContext, EndpointInfo, PowerPart, PowerState } from '../firmware/services/api/context.js';
 import { ReadinessEvents } from '../firmware/services/api/readiness-source.js';
 import { createX86Host } from '../qemu/x86-host.js';
 import type { HostEvent, HostPower, HostPowerState } from '../qemu/host-power.js';
 import { MILESTONES } from '../images/guest-init.js';
-import { projectDir } from '../firmware/project-dir.js';
+import { projectDir } from '../lib/project-dir.js';
 
 export interface BmcInstanceOptions {
   runtimeDir: string;

@@ -13,7 +13,7 @@
  * - Waiting never blocks the producer: feed() is O(bytes) and never throws.
  */
 import { EventEmitter } from 'node:events';
-import { systemClock, type Clock, type TimerHandle } from '../firmware/mctp/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
 
 export interface ConsoleLine {
   seq: number;

@@ -21,7 +21,7 @@
  */
 import path from 'node:path';
 import { KCS_MCTP_SOCKET } from '../hw-models/ast2500-soc.js';
-import { LPC_FW_WINDOW_FILENAME } from '../hw-models/wire/window-file.js';
+import { LPC_FW_WINDOW_FILENAME } from '../transport/window-file.js';
 import type { OnExit } from '../images/guest-init.js';
 import type { MachineSpec } from './cmdline.js';
 

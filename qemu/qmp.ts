@@ -24,7 +24,7 @@
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { systemClock, type Clock, type TimerHandle } from '../firmware/mctp/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
 
 export interface QmpVersion {
   major: number;

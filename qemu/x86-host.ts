@@ -4,7 +4,7 @@
  * for this instance's runtime directory, and a HostPower that starts it.
  */
 import path from 'node:path';
-import type { ByteLink } from '../hw-models/wire/byte-link.js';
+import type { ByteLink } from '../transport/byte-link.js';
 import { cacheRoot } from '../images/cache.js';
 import { ensureX86HostImage } from '../images/x86-host-image.js';
 import { chooseAccel, probeKvm, type Accel, type AccelPreference } from './accel.js';

@@ -6,8 +6,8 @@
  * Live modes use the API's websocket with replay, so the log and the live
  * bytes join without a gap or a repeat.
  */
-import { clientFrom, parse, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from './common.js';
-import { WsClient } from './ws-client.js';
+import { clientFrom, parse, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from '../options.js';
+import { WsClient } from '../ws-client.js';
 
 const USAGE = `usage: bmcemu console [--tail BYTES] [-f|--follow | -i|--interactive] [target options]
   --tail BYTES       only the last BYTES of the log

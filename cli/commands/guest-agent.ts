@@ -17,19 +17,19 @@
  * re-established with SYNC and the binding re-initialises by itself.
  */
 import { parseArgs } from 'node:util';
-import { HOST_ASTLPC_IFNAME, HostAgent } from '../../firmware/host-agent/host-agent.js';
-import { CharDeviceLink, DEFAULT_CHAR_DEVICE_POLLING } from '../../firmware/host-agent/guest/char-device-link.js';
-import { MappedWindow } from '../../firmware/host-agent/guest/mapped-window.js';
-import { findIvshmemBar, PciDiscoveryError } from '../../firmware/host-agent/guest/pci.js';
-import { openSerialTty } from '../../firmware/host-agent/guest/serial-tty.js';
-import { DEFAULT_KCS_PORT_NAME, findVirtioPort, openVirtioPort, VirtioPortError } from '../../firmware/host-agent/guest/virtio-port.js';
-import type { AstlpcStateEvent } from '../../firmware/mctp/astlpc/astlpc.js';
-import { systemClock } from '../../firmware/mctp/clock.js';
+import { HOST_ASTLPC_IFNAME, HostAgent } from '../../host/host-agent.js';
+import { CharDeviceLink, DEFAULT_CHAR_DEVICE_POLLING } from '../../host/guest/char-device-link.js';
+import { MappedWindow } from '../../host/guest/mapped-window.js';
+import { findIvshmemBar, PciDiscoveryError } from '../../host/guest/pci.js';
+import { openSerialTty } from '../../host/guest/serial-tty.js';
+import { DEFAULT_KCS_PORT_NAME, findVirtioPort, openVirtioPort, VirtioPortError } from '../../host/guest/virtio-port.js';
+import type { AstlpcStateEvent } from '../../firmware/mctp/astlpc/binding.js';
+import { systemClock } from '../../lib/clock.js';
 import { echoRequest, startEchoResponder, type EchoResponder } from '../../firmware/mctp/echo.js';
-import { SerialBinding } from '../../firmware/mctp/serial/serial-binding.js';
+import { SerialBinding } from '../../firmware/mctp/serial/binding.js';
 import { Cmd } from '../../firmware/mctp/control/constants.js';
 import { ControlRequester } from '../../firmware/mctp/control/requester.js';
-import { MCTP_WINDOW_SIZE } from '../../hw-models/wire/window-file.js';
+import { MCTP_WINDOW_SIZE } from '../../transport/window-file.js';
 
 export const AGENT_PREFIX = 'bmcemu-agent:';
 export const GUEST_SERIAL_IFNAME = 'mctpserial0';

@@ -5,11 +5,11 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { HostAgent } from '../../firmware/host-agent/host-agent.js';
-import { systemClock } from '../../firmware/mctp/clock.js';
+import { HostAgent } from '../../host/host-agent.js';
+import { systemClock } from '../../lib/clock.js';
 import { echoRequest, startEchoResponder } from '../../firmware/mctp/echo.js';
 import { KCS_MCTP_SOCKET } from '../../hw-models/ast2500-soc.js';
-import { LPC_FW_WINDOW_FILENAME } from '../../hw-models/wire/window-file.js';
+import { LPC_FW_WINDOW_FILENAME } from '../../transport/window-file.js';
 import { intOpt, log, runUntilSignalled } from '../daemon.js';
 import { instanceDir } from '../runtime-dir.js';
 import { astlpcLogger } from './run.js';

@@ -4,8 +4,8 @@
  * owner's endpoints, an mctp-req style echo and packet capture.
  */
 import fs from 'node:fs';
-import type { ApiClient } from './api-client.js';
-import { clientFrom, parse, printJson, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from './common.js';
+import type { ApiClient } from '../api-client.js';
+import { clientFrom, parse, printJson, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from '../options.js';
 import {
   formatAddress,
   formatEndpoint,
@@ -17,7 +17,7 @@ import {
   type LinkJson,
   type NeighbourJson,
   type RouteJson,
-} from './mctp-format.js';
+} from '../format/mctp-api.js';
 
 const USAGE = `usage: bmcemu mctp link [show [IFNAME]]
        bmcemu mctp address [show [IFNAME]]

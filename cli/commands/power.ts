@@ -1,5 +1,5 @@
 /** bmcemu power [status|on|off|soft-off|reset|cycle]: the host's power, through the BMC. */
-import { clientFrom, duration, parse, printJson, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from './common.js';
+import { clientFrom, duration, parse, printJson, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from '../options.js';
 
 const ACTIONS = ['on', 'off', 'soft-off', 'reset', 'cycle'];
 

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { BmcInstance } from '../../instance/bmc-instance.js';
-import type { AstlpcStateEvent } from '../../firmware/mctp/astlpc/astlpc.js';
+import type { AstlpcStateEvent } from '../../firmware/mctp/astlpc/binding.js';
 import { intOpt, log, runUntilSignalled } from '../daemon.js';
 import { claimRuntimeDir, instanceDir } from '../runtime-dir.js';
 

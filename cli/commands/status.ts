@@ -1,5 +1,5 @@
 /** bmcemu status: the BMC, the host and the MCTP links at a glance. */
-import { clientFrom, duration, parse, printJson, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from './common.js';
+import { clientFrom, duration, parse, printJson, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from '../options.js';
 
 const USAGE = `usage: bmcemu status [--json] [target options]
 ${TARGET_HELP}`;

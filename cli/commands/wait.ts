@@ -6,8 +6,8 @@
  * nothing listening) it keeps looking until the deadline, so a script can
  * start bmcemu in the background and wait on it right away.
  */
-import { ApiClientError, ApiUnreachableError } from './api-client.js';
-import { clientFrom, parse, printJson, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from './common.js';
+import { ApiClientError, ApiUnreachableError } from '../api-client.js';
+import { clientFrom, parse, printJson, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from '../options.js';
 
 const USAGE = `usage: bmcemu wait <condition> [--timeout SECONDS] [target options]
 

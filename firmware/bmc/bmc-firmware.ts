@@ -9,12 +9,12 @@ import type { Ast2500Soc } from '../../hw-models/ast2500-soc.js';
 import { AspeedLpcCtrl, ASPEED_LPC_CTRL_WINDOW_MEMORY, topOfFwSpace } from '../drivers/aspeed-lpc-ctrl.js';
 import { RawKcs } from '../drivers/raw-kcs.js';
 import { VuartTty } from '../drivers/vuart-tty.js';
-import { ConsoleService } from '../services/console.js';
-import { BusOwner } from '../services/bus-owner.js';
+import { ConsoleService } from '../services/console/console-service.js';
+import { BusOwner } from '../services/bus-owner/bus-owner.js';
 import { ControlResponder, ECHO_VDM } from '../mctp/control/responder.js';
-import { AstlpcBinding, type AstlpcStateEvent } from '../mctp/astlpc/astlpc.js';
-import { systemClock, type Clock } from '../mctp/clock.js';
-import { SerialBinding } from '../mctp/serial/serial-binding.js';
+import { AstlpcBinding, type AstlpcStateEvent } from '../mctp/astlpc/binding.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import { SerialBinding } from '../mctp/serial/binding.js';
 import { MctpStack } from '../mctp/stack.js';
 import { lpcCtrlWindowPort, rawKcsAstlpcPort } from './astlpc-ports.js';
 

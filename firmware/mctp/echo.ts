@@ -4,7 +4,7 @@
  * cc de f0; the responder sends the same payload back to the requester with
  * the tag owner bit cleared. Used for connectivity checks and benchmarks.
  */
-import type { Clock } from './clock.js';
+import type { Clock } from '../../lib/clock.js';
 import { MCTP_ADDR_ANY, MCTP_NET_ANY, MCTP_TAG_OWNER, MCTP_TYPE_VENDOR_PCI } from './constants.js';
 import { MctpError } from './errors.js';
 import type { MctpSocket } from './socket.js';

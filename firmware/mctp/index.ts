@@ -1,13 +1,13 @@
 /** The MCTP core's public surface. */
 export * from './binding.js';
-export * from './clock.js';
+export * from '../../lib/clock.js';
 export * from './constants.js';
 export * from './counters.js';
 export * from './errors.js';
 export * from './fragment.js';
 export * from './header.js';
 export * from './interface.js';
-export * from './loopback.js';
+export * from './loopback/binding.js';
 export * from './pcap.js';
 export * from './routes.js';
 export * from './sockaddr.js';

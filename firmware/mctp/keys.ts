@@ -5,7 +5,7 @@
  * peer may be ANY. Tags are allocated per (net, local, peer): 8 values, the
  * lowest free, EBUSY when none; keys live 6 s unless manually allocated.
  */
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { MCTP_ADDR_ANY, MCTP_ADDR_NULL, MCTP_KEY_LIFETIME_MS, MCTP_TAG_OWNER } from './constants.js';
 import { MctpError } from './errors.js';
 import type { MctpInterface } from './interface.js';

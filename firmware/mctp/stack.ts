@@ -7,7 +7,7 @@
  */
 import type { MctpBinding } from './binding.js';
 import { BindTable } from './binds.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import {
   MCTP_ADDR_ANY,
   MCTP_ADDR_NULL,

@@ -12,8 +12,8 @@ import t from 'tap';
 import { Ast2500Soc } from '../../hw-models/ast2500-soc.js';
 import { BmcFirmware } from '../../firmware/bmc/bmc-firmware.js';
 import { MCTP_TAG_OWNER } from '../../firmware/mctp/constants.js';
-import { ChildHost } from '../wire/helpers/child.js';
-import { shortTempDir, until } from '../wire/helpers/util.js';
+import { ChildHost } from '../transport/helpers/child.js';
+import { shortTempDir, until } from '../transport/helpers/util.js';
 import { payload } from './helpers/host-agent-child.js';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'host-agent-child.ts');

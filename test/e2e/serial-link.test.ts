@@ -9,10 +9,10 @@ import { Ast2500Soc } from '../../hw-models/ast2500-soc.js';
 import { BmcFirmware, SERIAL_IFNAME } from '../../firmware/bmc/bmc-firmware.js';
 import { MCTP_TAG_OWNER } from '../../firmware/mctp/constants.js';
 import { echoRequest, startEchoResponder } from '../../firmware/mctp/echo.js';
-import { systemClock } from '../../firmware/mctp/clock.js';
-import { SerialBinding } from '../../firmware/mctp/serial/serial-binding.js';
+import { systemClock } from '../../lib/clock.js';
+import { SerialBinding } from '../../firmware/mctp/serial/binding.js';
 import { MctpStack } from '../../firmware/mctp/stack.js';
-import { shortTempDir, until } from '../wire/helpers/util.js';
+import { shortTempDir, until } from '../transport/helpers/util.js';
 
 t.test('serial binding over the BMC UART socket', async (t) => {
   const dir = shortTempDir(t);

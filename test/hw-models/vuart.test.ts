@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ManualClock } from '../../firmware/mctp/clock.js';
+import { ManualClock } from '../../lib/clock.js';
 import {
   FCR_CLEAR_RCVR,
   FCR_CLEAR_XMIT,

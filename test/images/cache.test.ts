@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { cacheLayout, cacheRoot, ensureCacheDirs, withCacheLock } from '../../images/cache.js';
-import { projectDir } from '../../firmware/project-dir.js';
+import { projectDir } from '../../lib/project-dir.js';
 
 t.test('cache root: BMCEMU_CACHE_DIR, then XDG_CACHE_HOME, then ~/.cache', async (t) => {
   t.equal(cacheRoot({ BMCEMU_CACHE_DIR: '/var/c', XDG_CACHE_HOME: '/x', HOME: '/h' }), '/var/c');

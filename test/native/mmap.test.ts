@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { loadMmapAddon } from '../../firmware/host-agent/guest/mmap-addon.js';
+import { loadMmapAddon } from '../../host/guest/mmap-addon.js';
 
 const ADDON_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'mmap');
 const mm = loadMmapAddon();

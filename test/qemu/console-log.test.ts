@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ManualClock } from '../../firmware/mctp/clock.js';
+import { ManualClock } from '../../lib/clock.js';
 import { ConsoleAbortedError, ConsoleLog, ConsoleTimeoutError, lineMatcher } from '../../qemu/console-log.js';
 
 const feed = (log: ConsoleLog, s: string): void => log.feed(Buffer.from(s, 'utf8'));

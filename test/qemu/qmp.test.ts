@@ -6,7 +6,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { ManualClock } from '../../firmware/mctp/clock.js';
+import { ManualClock } from '../../lib/clock.js';
 import {
   QmpClient,
   QmpClosedError,

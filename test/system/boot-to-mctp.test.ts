@@ -16,7 +16,7 @@ import { withTimeout } from '../helpers/timeout.js';
 import { BmcInstance } from '../../instance/bmc-instance.js';
 import { MCTP_TAG_OWNER } from '../../firmware/mctp/constants.js';
 import { ECHO_HEADER } from '../../firmware/mctp/echo.js';
-import type { EndpointInfo } from '../../firmware/services/bus-owner.js';
+import type { EndpointInfo } from '../../firmware/services/bus-owner/bus-owner.js';
 
 const BOOT_LIMIT_MS = 120_000;
 

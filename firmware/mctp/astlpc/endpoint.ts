@@ -12,7 +12,7 @@
  * prepared and kicks a pass that sends Tx Begin when the peer can take it.
  */
 import type { BindingPort } from '../binding.js';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../../../lib/clock.js';
 import {
   ASTLPC_MIN_MTU,
   type AstlpcVersion,

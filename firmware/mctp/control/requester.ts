@@ -16,7 +16,7 @@
  * owner never has more than one request's tags out at once.
  * All waiting is on the injectable clock.
  */
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../../../lib/clock.js';
 import { MCTP_NET_ANY, MCTP_OPT_ADDR_EXT, MCTP_TAG_OWNER, SOL_MCTP } from '../constants.js';
 import { MctpError } from '../errors.js';
 import type { SockaddrMctp, SockaddrMctpExt } from '../sockaddr.js';

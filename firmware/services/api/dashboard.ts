@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
-import { projectDir } from '../../project-dir.js';
+import { projectDir } from '../../../lib/project-dir.js';
 import { ApiError, sendError } from './errors.js';
 
 export const DASHBOARD_PREFIX = '/dashboard/';

@@ -1,5 +1,5 @@
 /** What every route plugin is given (one object, built by the server factory). */
-import type { Clock } from '../../mctp/clock.js';
+import type { Clock } from '../../../lib/clock.js';
 import type { CaptureManager } from './capture.js';
 import type { ApiContext } from './context.js';
 import type { EventHub } from './hub.js';

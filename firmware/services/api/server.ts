@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Clock } from '../../mctp/clock.js';
+import type { Clock } from '../../../lib/clock.js';
 import { checkListenPolicy, installAuth } from './auth.js';
 import { CaptureManager, DEFAULT_CAPTURE_MAX_BYTES } from './capture.js';
 import type { ApiContext } from './context.js';

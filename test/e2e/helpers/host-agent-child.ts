@@ -4,7 +4,7 @@
  * wire socket + window file), as it will from inside a QEMU guest.
  */
 import { createHash } from 'node:crypto';
-import { HostAgent } from '../../../firmware/host-agent/host-agent.js';
+import { HostAgent } from '../../../host/host-agent.js';
 import { MCTP_TAG_OWNER } from '../../../firmware/mctp/constants.js';
 
 let agent: HostAgent | null = null;

@@ -1,0 +1,87 @@
+/**
+ * The host side of a VUART on a byte-stream wire (a QEMU serial chardev): what
+ * the guest's 16550 sends lands in the model's RX FIFO as fast as the BMC
+ * drains it, and what the BMC writes to THR goes out to the guest.
+ *
+ * The guest must never stall on a BMC that reads slowly or not at all, so
+ * bytes wait in a bounded backlog here; past it they are dropped and counted
+ * (a real VUART would drop them at its 16-byte FIFO). A BMC console service
+ * that keeps reading loses nothing.
+ */
+import type { Vuart } from '../vuart.js';
+import type { ByteLink } from '../../transport/byte-link.js';
+
+export const DEFAULT_UART_BACKLOG = 256 * 1024;
+
+export interface UartWireStats {
+  bytesFromHost: number;
+  bytesToHost: number;
+  /** Host bytes dropped because the backlog was full. */
+  droppedBacklog: number;
+}
+
+export class UartWire {
+  readonly #vuart: Vuart;
+  readonly #link: ByteLink;
+  readonly #limit: number;
+  #backlog: Buffer[] = [];
+  #backlogBytes = 0;
+  #stats: UartWireStats = { bytesFromHost: 0, bytesToHost: 0, droppedBacklog: 0 };
+  readonly #onData = (chunk: Buffer): void => this.#fromHost(chunk);
+  readonly #onReady = (): void => this.#pump();
+  readonly #onHostRx = (bytes: Buffer): void => {
+    this.#stats.bytesToHost += bytes.length;
+    this.#link.write(bytes);
+  };
+
+  constructor(vuart: Vuart, link: ByteLink, opts: { backlogBytes?: number } = {}) {
+    this.#vuart = vuart;
+    this.#link = link;
+    this.#limit = opts.backlogBytes ?? DEFAULT_UART_BACKLOG;
+    link.on('data', this.#onData);
+    vuart.on('host-tx-ready', this.#onReady);
+    vuart.on('host-rx', this.#onHostRx);
+  }
+
+  stats(): UartWireStats & { backlogBytes: number } {
+    return { ...this.#stats, backlogBytes: this.#backlogBytes };
+  }
+
+  #fromHost(chunk: Buffer): void {
+    this.#stats.bytesFromHost += chunk.length;
+    const room = this.#limit - this.#backlogBytes;
+    if (chunk.length > room) {
+      this.#stats.droppedBacklog += chunk.length - room;
+      chunk = chunk.subarray(0, room);
+    }
+    if (chunk.length === 0) return;
+    this.#backlog.push(chunk);
+    this.#backlogBytes += chunk.length;
+    this.#pump();
+  }
+
+  /** Feed the RX FIFO as far as it has room; 'host-tx-ready' calls again. */
+  #pump(): void {
+    while (this.#backlog.length) {
+      const room = this.#vuart.hostTransmitRoom();
+      if (room === 0) return;
+      const head = this.#backlog[0]!;
+      const n = this.#vuart.hostTransmit(head.subarray(0, room));
+      if (n === 0) {
+        // Disabled or discarding: the model counted the drop; don't spin on it.
+        this.#backlog = [];
+        this.#backlogBytes = 0;
+        return;
+      }
+      this.#backlogBytes -= n;
+      if (n === head.length) this.#backlog.shift();
+      else this.#backlog[0] = head.subarray(n);
+    }
+  }
+
+  detach(): void {
+    this.#link.off('data', this.#onData);
+    this.#vuart.off('host-tx-ready', this.#onReady);
+    this.#vuart.off('host-rx', this.#onHostRx);
+  }
+}
