@@ -12,10 +12,14 @@
 #   util-linux       setpriv --pdeathsig: QEMU dies with bmcemu even on kill -9
 #   dpkg             dpkg-deb unpacks the guest kernel and busybox packages
 #   apt              apt-get download fetches them (images/ builds the guest image)
+#   ipmitool         the IPMI client: the guest runs it from the machine's root
+#                    (mounted read-only over 9p) against the BMC through
+#                    /dev/ipmi0, and users run it against the LAN channel
 # and, with --test:
 #   chromium         the headless browser the dashboard test drives (playwright-core
 #                    launches /usr/bin/chromium; it never downloads a browser)
 #   fonts-dejavu-core  a font for it, so the screenshot check sees real glyphs
+#   openipmi         ipmi_sim, the reference BMC the IPMI benchmark runs beside bmcemu
 # The guest image needs no host tools beyond these: images/ writes the cpio
 # archive and gzips it in TypeScript, and the kernel and busybox packages are
 # downloaded by apt-get into bmcemu's cache (they are not installed).
@@ -24,7 +28,7 @@
 # packages are managed elsewhere).
 set -euo pipefail
 
-PACKAGES=(qemu-system-x86 util-linux dpkg apt)
+PACKAGES=(qemu-system-x86 util-linux dpkg apt ipmitool)
 
 say() { printf 'install-system-deps: %s\n' "$*"; }
 die() { printf 'install-system-deps: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -33,8 +37,8 @@ check_only=0
 for arg in "$@"; do
   case "$arg" in
     --check) check_only=1 ;;
-    --test) PACKAGES+=(chromium fonts-dejavu-core) ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --test) PACKAGES+=(chromium fonts-dejavu-core openipmi) ;;
+    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$arg' (use --check, --test, or no option)" ;;
   esac
 done
