@@ -38,7 +38,7 @@ for arg in "$@"; do
   case "$arg" in
     --check) check_only=1 ;;
     --test) PACKAGES+=(chromium fonts-dejavu-core openipmi) ;;
-    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$arg' (use --check, --test, or no option)" ;;
   esac
 done
