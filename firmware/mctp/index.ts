@@ -11,5 +11,6 @@ export * from './loopback/binding.js';
 export * from './pcap.js';
 export * from './routes.js';
 export * from './sockaddr.js';
+export * from './socket-host.js';
 export * from './socket.js';
 export * from './stack.js';

@@ -164,6 +164,23 @@ export class KeyTable {
     else this.remove(key);
   }
 
+  /** mctp_lookup_prealloc_tag: a manual key for (net, tag) whose peer is `dest` or ANY, whoever owns it. */
+  findManual(net: number, dest: number, tag: number): TagKey | undefined {
+    return this.all().find((k) => k.manual && k.net === net && k.tag === tag && (k.peer === dest || k.peer === MCTP_ADDR_ANY));
+  }
+
+  /** Remove `owner`'s manual keys for (net, peer, tag); false when it held none. */
+  removeManual(owner: KeyOwner, net: number, peer: number, tag: number): boolean {
+    let found = false;
+    for (const k of this.all()) {
+      if (k.owner === owner && k.manual && k.net === net && k.peer === peer && k.tag === tag) {
+        this.remove(k);
+        found = true;
+      }
+    }
+    return found;
+  }
+
   removeOwner(owner: KeyOwner): void {
     for (const k of this.#keys) if (k.owner === owner) this.remove(k);
   }

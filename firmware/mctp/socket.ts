@@ -3,7 +3,9 @@
  * (net/mctp/af_mctp.c): bind/connect rules and errnos, the message type taken
  * from the address on send and stripped on receive (as the kernel code does,
  * not as its documentation says), tag ownership and allocation, preallocated
- * tags (SIOCMCTPALLOCTAG/DROPTAG), and extended addressing.
+ * tags (SIOCMCTPALLOCTAG/DROPTAG), and extended addressing. Everything
+ * beyond the socket itself (routes, binds, tag keys, transmit) it asks of its
+ * SocketHost, never of the stack directly.
  */
 import {
   MCTP_ADDR_ANY,
@@ -27,6 +29,7 @@ import {
 import { MctpError } from './errors.js';
 import { peerForKey, type KeyOwner, type TagKey } from './keys.js';
 import type { Dst } from './routes.js';
+import type { Delivery, SocketHost } from './socket-host.js';
 import {
   SOCKADDR_MCTP_EXT_LEN,
   SOCKADDR_MCTP_LEN,
@@ -37,21 +40,6 @@ import {
   type SockaddrMctp,
   type SockaddrMctpExt,
 } from './sockaddr.js';
-import type { MctpStack } from './stack.js';
-
-/** A complete message handed to a socket by the input path. */
-export interface Delivery {
-  /** Type byte followed by the payload. */
-  message: Buffer;
-  net: number;
-  src: number;
-  /** Received tag value plus the TO bit. */
-  tag: number;
-  /** Destination EID of the packet (0 when sent by physical addressing). */
-  dest: number;
-  ifindex: number;
-  hwSrc: Buffer | undefined;
-}
 
 export interface RecvOptions {
   /** MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC; anything else is EOPNOTSUPP. */
@@ -102,7 +90,7 @@ export class MctpSocket implements KeyOwner {
   /** Bytes of queued messages beyond which new ones are dropped (SO_RCVBUF). */
   rcvbuf = DEFAULT_RCVBUF;
 
-  #stack: MctpStack;
+  #host: SocketHost;
   #closed = false;
   #bound = false;
   #addrExt = false;
@@ -111,9 +99,10 @@ export class MctpSocket implements KeyOwner {
   #queuedBytes = 0;
   #waiters: Waiter[] = [];
 
-  constructor(stack: MctpStack, id: number) {
-    this.#stack = stack;
-    this.id = id;
+  /** MctpStack.socket() makes sockets, handing each the stack's socket-facing services. */
+  constructor(host: SocketHost) {
+    this.#host = host;
+    this.id = host.openSocket({ receive: (d) => this.#enqueue(d), close: () => this.close() });
   }
 
   get closed(): boolean {
@@ -142,9 +131,9 @@ export class MctpSocket implements KeyOwner {
       peer = c.eid;
     } else if (net === MCTP_NET_ANY && local !== MCTP_ADDR_ANY) {
       // A specific local EID only exists on one network: the default one, resolved now.
-      net = this.#stack.defaultNet;
+      net = this.#host.defaultNet();
     }
-    this.#stack.binds.add(peer === undefined ? { owner: this, net, local, type } : { owner: this, net, local, type, peer });
+    this.#host.addBind(peer === undefined ? { owner: this, net, local, type } : { owner: this, net, local, type, peer });
     this.#bound = true;
   }
 
@@ -158,7 +147,7 @@ export class MctpSocket implements KeyOwner {
     if (addr.type & 0x80) throw new MctpError('EINVAL', 'connect() type must not have the IC bit set');
     if (this.#bound) throw new MctpError('EADDRINUSE', 'socket is already bound; connect() must come first');
     if (this.#connected) throw new MctpError('EADDRINUSE', 'socket is already connected');
-    this.#connected = { net: addr.net === MCTP_NET_ANY ? this.#stack.defaultNet : addr.net, eid: addr.eid, type: addr.type };
+    this.#connected = { net: addr.net === MCTP_NET_ANY ? this.#host.defaultNet() : addr.net, eid: addr.eid, type: addr.type };
   }
 
   /**
@@ -181,7 +170,7 @@ export class MctpSocket implements KeyOwner {
     if (payload.length + 1 > MCTP_MESSAGE_MAXLEN) {
       throw new MctpError('EMSGSIZE', `message of ${payload.length + 1} bytes exceeds the ${MCTP_MESSAGE_MAXLEN}-byte MCTP message limit`);
     }
-    const routeNet = addr.net === MCTP_NET_ANY ? this.#stack.defaultNet : addr.net;
+    const routeNet = addr.net === MCTP_NET_ANY ? this.#host.defaultNet() : addr.net;
     const dst = this.#addrExt && len >= SOCKADDR_MCTP_EXT_LEN && isExtAddr(addr) ? this.#extDst(addr) : this.#routeDst(routeNet, addr.eid);
     // As mctp_local_output: tags belong to the egress interface's network,
     // which for extended addressing or a cross-network gateway is not the
@@ -196,54 +185,39 @@ export class MctpSocket implements KeyOwner {
       if (addr.tag & MCTP_TAG_PREALLOC) {
         tag = this.#preallocTag(net, addr.eid, tag);
       } else {
-        const peer = peerForKey(addr.eid);
-        try {
-          tag = this.#stack.keys.freeTag(net, dst.saddr, peer);
-        } catch (e) {
-          this.#stack._countTagExhausted();
-          throw e;
-        }
-        key = this.#stack.keys.add(net, dst.saddr, peer, tag, this, false);
+        key = this.#host.allocTag(net, dst.saddr, peerForKey(addr.eid), this, false);
+        tag = key.tag;
       }
     }
     const message = Buffer.allocUnsafe(payload.length + 1);
     message[0] = addr.type;
     message.set(payload, 1);
     try {
-      this.#stack._output(dst, addr.eid, to, tag, message);
+      this.#host.output(dst, addr.eid, to, tag, message);
     } catch (e) {
       // The request never left: its tag must not stay reserved for 6 s.
-      if (key) this.#stack.keys.remove(key);
+      if (key) this.#host.releaseTag(key);
       throw e;
     }
     return payload.length;
   }
 
   #routeDst(net: number, eid: number): Dst {
-    const dst = this.#stack.lookupRoute(net, eid);
+    const dst = this.#host.lookupRoute(net, eid);
     if (!dst) throw new MctpError('EHOSTUNREACH', `no route to EID ${eid} on net ${net}`);
     return dst;
   }
 
-  /** Direct addressing: the route table is bypassed (mctp_dst_from_extaddr). */
+  /** Direct addressing: the route table is bypassed (the host resolves the interface). */
   #extDst(addr: SockaddrMctpExt): Dst {
     if ((addr.extPad ?? 0) !== 0) throw new MctpError('EINVAL', 'reserved fields of sockaddr_mctp_ext must be zero');
     if (addr.haddr.length > MAX_ADDR_LEN) throw new MctpError('EINVAL', `smctp_halen ${addr.haddr.length} exceeds ${MAX_ADDR_LEN}`);
-    const dev = this.#stack.findInterface(addr.ifindex);
-    if (!dev) throw new MctpError('ENOENT', `no MCTP interface with index ${addr.ifindex}`);
-    if (dev.binding.hwAddrLen !== addr.haddr.length) {
-      throw new MctpError('EINVAL', `${dev.name} link-layer addresses are ${dev.binding.hwAddrLen} bytes, smctp_halen is ${addr.haddr.length}`);
-    }
-    const dst: Dst = { dev, mtu: dev.mtu, saddr: dev.addrs[0] ?? 0, nexthop: addr.eid, local: false };
-    if (addr.haddr.length) dst.hwDest = Buffer.from(addr.haddr);
-    return dst;
+    return this.#host.extAddrDst(addr.ifindex, addr.eid, addr.haddr);
   }
 
-  /** mctp_lookup_prealloc_tag: a valid manual key for (net, tag) whose peer matches dest or is ANY. */
+  /** A preallocated tag (MCTP_TAG_PREALLOC) must have been reserved by SIOCMCTPALLOCTAG. */
   #preallocTag(net: number, dest: number, tag: number): number {
-    for (const k of this.#stack.keys.all()) {
-      if (k.manual && k.net === net && k.tag === tag && (k.peer === dest || k.peer === MCTP_ADDR_ANY)) return tag;
-    }
+    if (this.#host.findPreallocTag(net, dest, tag)) return tag;
     throw new MctpError('ENOENT', `no preallocated tag ${tag} for EID ${dest} on net ${net} (use SIOCMCTPALLOCTAG first)`);
   }
 
@@ -304,8 +278,8 @@ export class MctpSocket implements KeyOwner {
     };
   }
 
-  /** @internal Called by the stack's input path; false when the receive buffer is full. */
-  _enqueue(d: Delivery): boolean {
+  /** The host's input path delivering a message (SocketPort.receive); false when it is dropped. */
+  #enqueue(d: Delivery): boolean {
     if (this.#closed || this.#queuedBytes >= this.rcvbuf) return false;
     this.#queue.push(d);
     this.#queuedBytes += d.message.length;
@@ -364,14 +338,7 @@ export class MctpSocket implements KeyOwner {
     this.#checkOpen();
     const { net, peer } = this.#checkTagCtl(ctl, v2);
     if (ctl.tag !== 0) throw new MctpError('EINVAL', 'tag must be 0 on SIOCMCTPALLOCTAG');
-    let tag: number;
-    try {
-      tag = this.#stack.keys.freeTag(net, MCTP_ADDR_ANY, peer);
-    } catch (e) {
-      this.#stack._countTagExhausted();
-      throw e;
-    }
-    this.#stack.keys.add(net, MCTP_ADDR_ANY, peer, tag, this, true);
+    const { tag } = this.#host.allocTag(net, MCTP_ADDR_ANY, peer, this, true);
     return tag | MCTP_TAG_OWNER | MCTP_TAG_PREALLOC;
   }
 
@@ -383,21 +350,16 @@ export class MctpSocket implements KeyOwner {
       throw new MctpError('EINVAL', 'tag must carry MCTP_TAG_OWNER | MCTP_TAG_PREALLOC, as returned by allocTag');
     }
     const value = ctl.tag & MCTP_TAG_MASK;
-    let found = false;
-    for (const k of this.#stack.keys.all()) {
-      if (k.owner === this && k.manual && k.net === net && k.peer === peer && k.tag === value) {
-        this.#stack.keys.remove(k);
-        found = true;
-      }
+    if (!this.#host.dropPreallocTag(this, net, peer, value)) {
+      throw new MctpError('EINVAL', `this socket holds no preallocated tag ${value} for that peer on net ${net}`);
     }
-    if (!found) throw new MctpError('EINVAL', `this socket holds no preallocated tag ${value} for that peer on net ${net}`);
   }
 
   /** close(2): releases binds and keys; pending receives fail with EBADF. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stack._releaseSocket(this);
+    this.#host.releaseSocket(this);
     const err = new MctpError('EBADF', 'socket closed');
     for (const w of this.#waiters.splice(0)) w.reject(err);
     this.#queue = [];

@@ -4,6 +4,10 @@
  * here, along with the receive path (validation, forwarding, key and bind
  * matching, reassembly) and the transmit path used by sockets. The BMC and
  * the host agent each run one.
+ *
+ * Sockets reach the stack only through the SocketHost it hands them (as
+ * af_mctp.c reaches route.c through include/net/mctp.h); the stack reaches a
+ * socket only through the SocketPort the socket registered.
  */
 import type { MctpBinding } from './binding.js';
 import { BindTable } from './binds.js';
@@ -26,7 +30,8 @@ import { decodeHeader, MCTP_HDR_FLAG_TO, MCTP_HDR_TAG_MASK } from './header.js';
 import { MctpInterface, type InterfaceOptions } from './interface.js';
 import { KeyTable, type KeyOwner, type TagKey } from './keys.js';
 import { RouteTable, routeNet, type Dst, type RouteEntry } from './routes.js';
-import { MctpSocket, type Delivery } from './socket.js';
+import { MctpSocket } from './socket.js';
+import type { Delivery, SocketHost, SocketPort } from './socket-host.js';
 
 export interface StackOptions {
   clock?: Clock;
@@ -73,9 +78,35 @@ export class MctpStack {
   #defaultNet = MCTP_INITIAL_DEFAULT_NET;
   #ifaces = new Map<number, MctpInterface>();
   #nextIfindex = 1;
-  #sockets = new Map<number, MctpSocket>();
+  #sockets = new Map<number, SocketPort>();
   #nextSocketId = 1;
   #listeners = new Set<(ev: StackEvent) => void>();
+
+  /**
+   * What this stack offers its sockets. A private object rather than public
+   * methods: only a socket may transmit, allocate tags or release itself.
+   */
+  readonly #socketHost: SocketHost = {
+    openSocket: (port) => {
+      const id = this.#nextSocketId++;
+      this.#sockets.set(id, port);
+      return id;
+    },
+    releaseSocket: (owner) => {
+      this.keys.removeOwner(owner);
+      this.binds.removeOwner(owner);
+      this.#sockets.delete(owner.id);
+    },
+    defaultNet: () => this.#defaultNet,
+    addBind: (b) => this.binds.add(b),
+    lookupRoute: (net, eid) => this.routes.lookup(net, eid),
+    extAddrDst: (ifindex, eid, haddr) => this.#extAddrDst(ifindex, eid, haddr),
+    output: (dst, dest, to, tag, message) => this.#output(dst, dest, to, tag, message),
+    allocTag: (net, local, peer, owner, manual) => this.#allocTag(net, local, peer, owner, manual),
+    releaseTag: (key) => this.keys.remove(key),
+    findPreallocTag: (net, dest, tag) => this.keys.findManual(net, dest, tag),
+    dropPreallocTag: (owner, net, peer, tag) => this.keys.removeManual(owner, net, peer, tag),
+  };
 
   constructor(opts: StackOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -235,25 +266,27 @@ export class MctpStack {
   // ---- sockets -------------------------------------------------------------
 
   socket(): MctpSocket {
-    const id = this.#nextSocketId++;
-    const sock = new MctpSocket(this, id);
-    this.#sockets.set(id, sock);
-    return sock;
+    return new MctpSocket(this.#socketHost);
   }
 
-  /** @internal Called by MctpSocket.close(). */
-  _releaseSocket(sock: MctpSocket): void {
-    this.keys.removeOwner(sock);
-    this.binds.removeOwner(sock);
-    this.#sockets.delete(sock.id);
+  /** mctp_dst_from_extaddr (see SocketHost.extAddrDst). */
+  #extAddrDst(ifindex: number, eid: number, haddr: Uint8Array): Dst {
+    const dev = this.findInterface(ifindex);
+    if (!dev) throw new MctpError('ENOENT', `no MCTP interface with index ${ifindex}`);
+    if (dev.binding.hwAddrLen !== haddr.length) {
+      throw new MctpError('EINVAL', `${dev.name} link-layer addresses are ${dev.binding.hwAddrLen} bytes, smctp_halen is ${haddr.length}`);
+    }
+    const dst: Dst = { dev, mtu: dev.mtu, saddr: dev.addrs[0] ?? 0, nexthop: eid, local: false };
+    if (haddr.length) dst.hwDest = Buffer.from(haddr);
+    return dst;
   }
 
   /**
-   * @internal The transmit path of sendmsg once the socket has resolved the
+   * The transmit path of sendmsg once the socket has resolved the
    * destination and the tag: fragment to the path MTU and queue, or feed our
    * own input for local destinations.
    */
-  _output(dst: Dst, dest: number, to: boolean, tag: number, message: Buffer): void {
+  #output(dst: Dst, dest: number, to: boolean, tag: number, message: Buffer): void {
     const packets = fragmentMessage(message, { dest, src: dst.saddr, to, tag, mtu: dst.mtu });
     if (dst.local) {
       for (const pkt of packets) this.#input(pkt, { net: dst.dev.net, iface: dst.dev, hwSrc: undefined });
@@ -262,9 +295,16 @@ export class MctpStack {
     dst.dev.transmit(packets, dst.hwDest);
   }
 
-  /** @internal */
-  _countTagExhausted(): void {
-    this.counters.tagExhausted++;
+  /** Tag allocation for sockets (see SocketHost.allocTag): EBUSY is counted as tagExhausted. */
+  #allocTag(net: number, local: number, peer: number, owner: KeyOwner, manual: boolean): TagKey {
+    let tag: number;
+    try {
+      tag = this.keys.freeTag(net, local, peer);
+    } catch (e) {
+      this.counters.tagExhausted++;
+      throw e;
+    }
+    return this.keys.add(net, local, peer, tag, owner, manual);
   }
 
   // ---- receive path --------------------------------------------------------
@@ -366,15 +406,15 @@ export class MctpStack {
   }
 
   #deliver(owner: KeyOwner, message: Buffer, src: number, dest: number, tag: number, meta: InputMeta): void {
-    const sock = this.#sockets.get(owner.id);
-    if (!sock) return meta.iface?.countRxDrop('no-listener');
+    const port = this.#sockets.get(owner.id);
+    if (!port) return meta.iface?.countRxDrop('no-listener');
     const d: Delivery = { message, net: meta.net, src, dest, tag, ifindex: meta.iface?.index ?? 0, hwSrc: meta.hwSrc };
-    if (!sock._enqueue(d)) meta.iface?.countRxDrop('rcvbuf-full');
+    if (!port.receive(d)) meta.iface?.countRxDrop('rcvbuf-full');
   }
 
   /** Stop timers and close every interface's binding. */
   async close(): Promise<void> {
-    for (const s of [...this.#sockets.values()]) s.close();
+    for (const port of [...this.#sockets.values()]) port.close();
     this.keys.close();
     for (const i of [...this.#ifaces.values()]) await this.removeInterface(i.name);
   }
