@@ -209,10 +209,13 @@ t.test('the real run cruises every source file and resolves every relative impor
   const missing: string[] = [];
   let relative = 0;
   for (const m of result.modules) {
-    if (!sources.includes(m.source)) continue;
+    // This file's fixture texts look like imports but are strings.
+    if (!sources.includes(m.source) || m.source === 'test/layering.test.ts') continue;
     const text = fs.readFileSync(path.join(ROOT, m.source), 'utf8');
     const resolved = new Set(m.dependencies.filter((d) => !d.couldNotResolve).map((d) => d.resolved));
-    for (const [, spec] of text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm)) {
+    // Static imports and re-exports start a line (their `from` may be lines further down); dynamic ones may be anywhere.
+    const specifiers = text.matchAll(/(?:^(?:import|export)\b[^'"]*?\bfrom\s*|^import\s*|\bimport\s*\(\s*)['"](\.{1,2}\/[^'"]+)['"]/gm);
+    for (const [, spec] of specifiers) {
       const target = path.posix.normalize(path.posix.join(path.posix.dirname(m.source), spec!)).replace(/\.js$/, '.ts');
       if (!fs.existsSync(path.join(ROOT, target))) continue; // e.g. a path built at run time in a string
       relative++;
