@@ -200,6 +200,14 @@ module.exports = {
       to: { dependencyTypes: ['core'] },
     },
     {
+      name: 'no-module-outside-a-floor',
+      comment:
+        'Every module lives on a floor listed in this file; one that does not (a new top-level folder, a new room under firmware/) would escape every floor rule, so it gets its floor here (and in docs/architecture.md) first.',
+      severity: 'error',
+      from: { pathNot: anyOf(...Object.values(F)) },
+      to: {},
+    },
+    {
       name: 'no-unknown-firmware-room',
       comment:
         'firmware/ holds drivers/, the protocol stacks, services/ and bmc/ only: a new room gets its floor in this file (and in docs/architecture.md) before it gets code, or it would escape every rule above.',
