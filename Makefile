@@ -13,6 +13,7 @@ TS_SOURCES := $(shell find lib transport hw-models firmware host qemu images ins
 help:
 	@echo "make run    - build and start bmcemu (see README)"
 	@echo "make test   - typecheck and run every test; last line is 'N passed, N failed'"
+	@echo "make layering - check that imports only point down the floors (docs/architecture.md)"
 	@echo "make bench  - run the benchmarks (BENCH_ARGS=--short for the CI-sized run)"
 	@echo "make images - build the x86 guest image (done by run/test when missing)"
 
@@ -58,9 +59,17 @@ typecheck: $(NODE_STAMP) $(ADDON)
 	npx tsc --noEmit
 	npx tsc --noEmit -p web/tsconfig.json
 
+# Imports point down the floors only, no cycles in the production tree, no
+# test code or devDependency in production (.dependency-cruiser.cjs says why
+# each rule is drawn where it is). Runs before the tests: a violation stops
+# make here, and .ci/run then prints its own summary line.
+layering: $(NODE_STAMP)
+	@echo "==> layering (dependency-cruiser)"
+	npm run --silent layering
+
 # tap's own summary is not what CI reads: scripts/tap-summary.mjs counts the
 # leaf results from the TAP stream and prints the closing 'N passed, N failed'.
-test: typecheck test-deps images
+test: typecheck layering test-deps images
 	@echo "==> tests (tap)"
 	npx tap --reporter=tap $(TESTS) 2>&1 | node scripts/tap-summary.mjs
 
@@ -73,4 +82,4 @@ run: build images
 clean:
 	rm -rf dist .tap
 
-.PHONY: help deps system-deps test-deps build images typecheck test bench run clean
+.PHONY: help deps system-deps test-deps build images typecheck layering test bench run clean

@@ -5,7 +5,8 @@
  *   ready/active/failed ──Init(0x00)──► active | failed
  *   any ──stop──► down  (STR 0x00 + dummy: BMC_READY and CHANNEL_ACTIVE drop)
  *
- * "restarting" is the §1.7 E2 fix: if the host may still believe in an old
+ * "restarting" answers the quick-restart race (docs/astlpc.md
+ * "Restart semantics"): if the host may still believe in an old
  * channel (we announced going down, STR still shows BMC_READY /
  * CHANNEL_ACTIVE from a previous instance, or a previous instance's "going
  * down" dummy is still unread in ODR), BMC_READY stays low until the host
@@ -13,7 +14,8 @@
  * then rise, and re-initialises. A hold-off timer bounds the wait for a host
  * that is not running at all.
  *
- * Everything the host wrote into the window is validated before use (§1.9).
+ * Everything the host wrote into the window is validated before use
+ * (docs/astlpc.md "Hostile-host handling").
  */
 import {
   ASTLPC_MAGIC,
@@ -70,7 +72,7 @@ export interface BmcEndpointConfig extends EndpointConfig {
   restartHoldoffMs: number;
 }
 
-/** STR values the BMC writes (§1.6 "Status update"). */
+/** STR values the BMC writes (docs/astlpc.md "KCS status bits and commands", status update). */
 const STATUS_DOWN = 0x00;
 /** BMC init: BMC_READY with OBF explicitly 0, so a stale OBF cannot block the dummy. */
 const STATUS_READY = KCS_STATUS_BMC_READY;
@@ -153,7 +155,7 @@ export class BmcEndpoint extends AstlpcEndpoint {
     const str = await this.kcs.readStatus();
     if (!this.#announcedDown && str & (KCS_STATUS_BMC_READY | KCS_STATUS_CHANNEL_ACTIVE)) {
       // A previous instance left the channel looking alive: announce its end
-      // first, or the host would miss the restart (§1.7 E2).
+      // first, or the host would miss the restart (docs/astlpc.md "Restart semantics").
       await this.#setStatus(STATUS_DOWN);
       this.#announcedDown = true;
     }
@@ -174,7 +176,7 @@ export class BmcEndpoint extends AstlpcEndpoint {
     await this.#init();
   }
 
-  /** mctp_astlpc_init_bmc (§1.7 "BMC init"): publish the header, then STR 0x80 + dummy. */
+  /** mctp_astlpc_init_bmc (docs/astlpc.md "BMC start"): publish the header, then STR 0x80 + dummy. */
   async #init(): Promise<void> {
     if (this.#state !== 'down' && this.#state !== 'restarting') return;
     this.#holdoff?.cancel();
@@ -243,7 +245,7 @@ export class BmcEndpoint extends AstlpcEndpoint {
       case ASTLPC_CMD_RX_COMPLETE:
         this.counters.inc(C.cmdReceived(commandName(cmd)));
         if (this.#state !== 'active') {
-          // Before a successful Init only 0x00 and 0xFF mean anything (§1.9).
+          // Before a successful Init only 0x00 and 0xFF mean anything (docs/astlpc.md "Hostile-host handling").
           this.counters.inc(C.cmdBeforeInit);
           return;
         }
@@ -257,7 +259,7 @@ export class BmcEndpoint extends AstlpcEndpoint {
   }
 
   /**
-   * mctp_astlpc_init_channel (§1.7 "BMC poll → Init"): negotiate version and
+   * mctp_astlpc_init_channel (docs/astlpc.md "BMC on Init"): negotiate version and
    * layout from what the host wrote, publish the result, STR 0xC1 / 0x81 + dummy.
    */
   async #initChannel(): Promise<void> {
@@ -293,7 +295,8 @@ export class BmcEndpoint extends AstlpcEndpoint {
           failure = 'mtu';
           detail = `negotiated layout ${describe(pending)}: ${pendingFault}`;
         } else {
-          // Our own offsets, symmetric sizes: the host's offsets are never used (§1.9 D(b)).
+          // Our own offsets, symmetric sizes: the host's offsets are never used
+          // (docs/astlpc.md "Hostile-host handling", "MTU and tx_size rules").
           this.wwrite(CA_RX_OFFSET, encodeLayout(pending));
           layout = pending;
           // v1 has no MTU negotiation: the spec's MTU is the BTU (see docs/astlpc.md).

@@ -1,7 +1,8 @@
 /**
  * The astlpc control area and the buffer arithmetic, as pure functions
- * (reference §1.2–§1.5). Everything here is big-endian and byte-exact with
- * openbmc/libmctp's `struct mctp_lpcmap_hdr`.
+ * (docs/astlpc.md "Control area layout" to "MTU and tx_size rules").
+ * Everything here is big-endian and byte-exact with openbmc/libmctp's
+ * `struct mctp_lpcmap_hdr`.
  *
  * Naming: the control area names its buffers from the HOST's point of view —
  * `rx` is the BMC → host buffer, `tx` the host → BMC buffer. `Layout` below
@@ -29,7 +30,7 @@ export const CONTROL_SIZE = 0x100;
 /** Size of the packed header at offset 0. */
 export const CONTROL_HEADER_LEN = 32;
 
-/** Field offsets in the control area (§1.2). */
+/** Field offsets in the control area (docs/astlpc.md "Control area layout"). */
 export const CA_MAGIC = 0x00;
 export const CA_BMC_VER_MIN = 0x04;
 export const CA_BMC_VER_CUR = 0x06;
@@ -50,7 +51,7 @@ export const MCTP_BTU = 64;
 /** BTU as a packet size (header included): the smallest MTU anyone may use. */
 export const ASTLPC_MIN_MTU = MCTP_BTU + MCTP_HDR_LEN;
 
-/** Medium framing around a packet in a buffer (§1.3). */
+/** Medium framing around a packet in a buffer (docs/astlpc.md "Packet buffers and layout per version"). */
 export const LENGTH_PREFIX_LEN = 4;
 export const CRC_TRAILER_LEN = 4;
 
@@ -100,7 +101,7 @@ export function decodeControlArea(buf: Buffer): ControlArea {
   };
 }
 
-/** Encode the whole 32-byte header (what the BMC writes at init, §1.7 step 1). */
+/** Encode the whole 32-byte header (what the BMC writes at start: docs/astlpc.md "BMC start"). */
 export function encodeControlArea(ca: ControlArea): Buffer {
   const buf = Buffer.alloc(CONTROL_HEADER_LEN);
   buf.writeUInt32BE(ca.magic >>> 0, CA_MAGIC);
@@ -147,7 +148,7 @@ export function u32be(value: number): Buffer {
 }
 
 // ---------------------------------------------------------------------------
-// Version negotiation (§1.4)
+// Version negotiation (docs/astlpc.md "Version negotiation")
 
 /**
  * libmctp's mctp_astlpc_negotiate_version: 0 (ASTLPC_VER_BAD) when any value is
@@ -163,7 +164,7 @@ export function negotiateVersion(bmcMin: number, bmcCur: number, hostMin: number
 }
 
 // ---------------------------------------------------------------------------
-// Buffer arithmetic (§1.3, §1.5)
+// Buffer arithmetic (docs/astlpc.md "Packet buffers and layout per version", "MTU and tx_size rules")
 
 /** Bytes of medium framing per buffer: length prefix, plus the CRC-32 trailer in v3. */
 export function mediumOverhead(version: AstlpcVersion): number {
@@ -222,11 +223,12 @@ export interface BmcMtuResult {
 }
 
 /**
- * The BMC's side of MTU negotiation (mctp_astlpc_negotiate_layout_bmc, §1.5):
+ * The BMC's side of MTU negotiation (mctp_astlpc_negotiate_layout_bmc;
+ * docs/astlpc.md "MTU and tx_size rules"):
  * never more than the distance between its own buffers (its original size,
  * so a re-initialising host can grow back), nor its own MTU, nor what the host
  * proposed as rx_size. Sizes are symmetric, so the BMC never advertises a
- * tx_size larger than the host asked for (§1.9). The caller validates the
+ * tx_size larger than the host asked for (same section). The caller validates the
  * result (it can only be below the BTU floor if the proposal was).
  */
 export function bmcNegotiateMtu(
@@ -243,7 +245,7 @@ export function bmcNegotiateMtu(
 }
 
 // ---------------------------------------------------------------------------
-// Layout validation (§1.5 "Layout validity")
+// Layout validation (docs/astlpc.md "Layout validity")
 
 /** Why one buffer descriptor is unusable, in libmctp's check order. */
 export type BufferFault =

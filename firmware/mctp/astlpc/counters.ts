@@ -49,7 +49,7 @@ export const counterNames = {
   bmcReadyLost: 'bmc-ready-lost',
   /** Host: CHANNEL_ACTIVE dropped while BMC_READY stayed set; we re-initialise. */
   channelLost: 'channel-lost',
-  /** Host: a dummy that did not complete our Init (stale 0xFF, §1.7 gotcha). */
+  /** Host: a dummy that did not complete our Init (docs/astlpc.md "The stale dummy"). */
   staleDummy: 'stale-dummy',
   odrDrained: 'odr-drained',
   /** Host: our rx_size proposal was capped to the room the BMC's layout leaves. */

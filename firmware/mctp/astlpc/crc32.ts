@@ -1,5 +1,5 @@
 /**
- * CRC-32 for the v3 packet trailer (reference §1.3): the IEEE/zlib CRC —
+ * CRC-32 for the v3 packet trailer (docs/astlpc.md "CRC"): the IEEE/zlib CRC —
  * reflected polynomial 0xEDB88320, init 0xFFFFFFFF, final xor 0xFFFFFFFF;
  * check value crc32("123456789") = 0xCBF43926.
  *

@@ -2,7 +2,8 @@
  * What the BMC and host ends of an astlpc channel share: the serialized KCS
  * task queue, timers on the injectable clock, bounds-checked window access,
  * buffer ownership (one packet in flight per direction) and the packet
- * Tx/Rx paths (reference §1.3, §1.7 "Send a packet" / "Receive").
+ * Tx/Rx paths (docs/astlpc.md "Packet buffers and layout per version",
+ * "Sending a packet", "Receiving a packet").
  *
  * Concurrency model: every KCS access happens inside a task on one promise
  * chain, so operations reach the device in program order even when the port
@@ -277,7 +278,7 @@ export abstract class AstlpcEndpoint {
   }
 
   // -------------------------------------------------------------------------
-  // Transmit (§1.7 "Send a packet")
+  // Transmit (docs/astlpc.md "Sending a packet")
 
   transmit(packet: Buffer): boolean {
     const own = this.own;
@@ -352,7 +353,7 @@ export abstract class AstlpcEndpoint {
   }
 
   // -------------------------------------------------------------------------
-  // Receive (§1.3 receiver order, §1.9)
+  // Receive (docs/astlpc.md "Receiving a packet", "Hostile-host handling")
 
   /** Tx Begin from the peer: read, hand back the buffer, then deliver. */
   protected async onTxBegin(): Promise<void> {

@@ -55,7 +55,7 @@ export type HostChannelState =
   | 'failed';
 
 export interface HostEndpointConfig extends EndpointConfig {
-  /** skiboot drains stale ODR bytes before init (§1.7 gotcha). */
+  /** skiboot drains stale ODR bytes before init (docs/astlpc.md "The stale dummy"). */
   drainOdr: boolean;
   drainIntervalMs: number;
   drainMaxReads: number;
@@ -120,7 +120,7 @@ export class HostEndpoint extends AstlpcEndpoint {
   }
 
   // -------------------------------------------------------------------------
-  // Initialisation (§1.7 "Host init")
+  // Initialisation (docs/astlpc.md "Host init")
 
   async #attemptInit(drain: boolean): Promise<void> {
     this.#retry?.cancel();
@@ -197,7 +197,7 @@ export class HostEndpoint extends AstlpcEndpoint {
         this.#fail('timeout', `no CHANNEL_ACTIVE within ${this.hcfg.initTimeoutMs} ms of Init (BMC rejected it or is stuck)`),
       );
     });
-    // Unconditional write, no IBF check (§1.6 exceptions).
+    // Unconditional write, no IBF check (docs/astlpc.md "KCS status bits and commands").
     await this.kcs.writeData(ASTLPC_CMD_INITIALISE);
     this.counters.inc(C.initSent);
   }
@@ -217,7 +217,8 @@ export class HostEndpoint extends AstlpcEndpoint {
     let mtu = ASTLPC_MIN_MTU;
     if (version >= 2) {
       // libmctp takes body_size(tx_size) as is; a BMC advertising more than we
-      // asked for overflows libmctp's host (§1.9). We never exceed our own MTU.
+      // asked for overflows libmctp's host (docs/astlpc.md
+      // "MTU and tx_size rules"). We never exceed our own MTU.
       mtu = Math.min(bodySize(version, hdr.layout.tx.size), this.cfg.mtu);
     }
     this.counters.inc(C.initOk);
@@ -260,7 +261,7 @@ export class HostEndpoint extends AstlpcEndpoint {
   }
 
   // -------------------------------------------------------------------------
-  // Polling (§1.7 "Host poll → finalise")
+  // Polling (docs/astlpc.md "Host on a dummy")
 
   protected async service(): Promise<void> {
     switch (this.#state) {
@@ -298,7 +299,7 @@ export class HostEndpoint extends AstlpcEndpoint {
       case ASTLPC_CMD_RX_COMPLETE:
         this.counters.inc(C.cmdReceived(commandName(cmd)));
         if (this.#state !== 'active') {
-          // Before CHANNEL_ACTIVE only 0x00/0xFF are meaningful (§1.7).
+          // Before CHANNEL_ACTIVE only 0x00/0xFF are meaningful (docs/astlpc.md "Host on a dummy").
           this.counters.inc(C.cmdBeforeInit);
         } else if (cmd === ASTLPC_CMD_TX_BEGIN) {
           await this.onTxBegin();
@@ -338,7 +339,7 @@ export class HostEndpoint extends AstlpcEndpoint {
       case 'init-sent':
         // Only a dummy answers Init. Without CHANNEL_ACTIVE it is the stale
         // dummy of the BMC's own init, or a rejection: keep waiting, the init
-        // timer decides (libmctp fails here with -EINVAL, §1.7 gotcha).
+        // timer decides (libmctp fails here with -EINVAL: docs/astlpc.md "The stale dummy").
         if (!isDummy) return;
         if (str & KCS_STATUS_CHANNEL_ACTIVE) return this.#finalise();
         this.counters.inc(C.staleDummy);
@@ -346,7 +347,8 @@ export class HostEndpoint extends AstlpcEndpoint {
       case 'active':
         if (!(str & KCS_STATUS_CHANNEL_ACTIVE)) {
           // The BMC dropped the channel but kept BMC_READY (a quick BMC
-          // restart, §1.7 E2). libmctp's host stays dead; we re-initialise.
+          // restart: docs/astlpc.md "Restart semantics"). libmctp's host stays
+          // dead; we re-initialise.
           this.counters.inc(C.channelLost);
           return this.#sendInit();
         }

@@ -1,8 +1,8 @@
 /**
  * KCS status-register bits and the astlpc data-register commands
- * (reference §1.6). The protocol uses one KCS channel as a doorbell: a byte
- * written to IDR (host → BMC) or ODR (BMC → host) is a command, and the
- * software-owned STR bits carry the channel state.
+ * (docs/astlpc.md "KCS status bits and commands"). The protocol uses one KCS
+ * channel as a doorbell: a byte written to IDR (host → BMC) or ODR (BMC →
+ * host) is a command, and the software-owned STR bits carry the channel state.
  */
 
 /** STR bit 0, hardware: the BMC wrote ODR; cleared when the host reads ODR. */

@@ -1,5 +1,5 @@
 /**
- * One packet in one buffer (reference §1.3):
+ * One packet in one buffer (docs/astlpc.md "Packet buffers and layout per version"):
  *
  *   buf+0          u32 BE  length of the MCTP packet (header + payload), CRC excluded
  *   buf+4          length bytes: the packet exactly as on the wire

@@ -1,6 +1,6 @@
 /**
- * Hostile peers (§1.9). The host side is played by hand through FakeKcs and
- * the window Buffer; every value it writes is validated by the BMC before
+ * Hostile peers (docs/astlpc.md "Hostile-host handling"). The host side is
+ * played by hand through FakeKcs and the window Buffer; every value it writes is validated by the BMC before
  * use, failures are counted by reason, nothing is read or written outside
  * the window, and a proper host Init brings the channel back
  * (libmctp: buffers_*_overflow, *_window_violation, *_fails_btu, overlap_*,
@@ -235,7 +235,7 @@ t.test('hostile BMC: our host validates what it adopts', async (t) => {
     t.equal(host.counter('init-failed:layout:overlap'), 1);
     t.same(h.window.oob, []);
   });
-  t.test('tx_size larger than we asked: MTU capped to our request (§1.9 heap overflow)', async (t) => {
+  t.test('tx_size larger than we asked: MTU capped to our request (the libmctp host heap overflow)', async (t) => {
     const { h, host } = await fakeBmcAnswer(t, { mtu: 1028 }, (hdr) => {
       t.equal(hdr.layout.rx.size, 1036, 'host proposed 1036');
       return {

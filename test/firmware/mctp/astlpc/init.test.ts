@@ -88,7 +88,7 @@ t.test('simple init, BMC first: bytes, registers and order', async (t) => {
   await h.closeAll();
 });
 
-t.test('mtu=64 BMC: rx={0x100,76} tx={0x14c,76} (§1.5 verified)', async (t) => {
+t.test('mtu=64 BMC: rx={0x100,76} tx={0x14c,76} (as observed with libmctp)', async (t) => {
   const h = new Harness();
   await h.up({ mtu: 68 });
   t.same(header(h).layout, { rx: { offset: 0x100, size: 76 }, tx: { offset: 0x14c, size: 76 } });
@@ -240,7 +240,7 @@ t.test('host before BMC', async (t) => {
   });
 });
 
-t.test('the stale 0xFF gotcha (§1.7): a host without the drain', async (t) => {
+t.test('the stale dummy: a host without the drain', async (t) => {
   const h = new Harness();
   const bmc = h.makeBmc();
   bmc.setUp(true);

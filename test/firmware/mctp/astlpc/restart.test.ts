@@ -1,7 +1,8 @@
 /**
- * Restarts: BMC restart with the §1.7 E2 hold (BMC_READY low until the host
- * consumed the dummy), a BMC that crashed without announcing it, host
- * re-initialisation, host Tx while the BMC goes away
+ * Restarts (docs/astlpc.md "Restart semantics"): BMC restart with the
+ * quick-restart hold (BMC_READY low until the host consumed the dummy), a
+ * BMC that crashed without announcing it, host re-initialisation, host Tx
+ * while the BMC goes away
  * (libmctp: host_tx_bmc_gone, negotiate_mtu_low_high).
  */
 import t from 'tap';

@@ -43,7 +43,7 @@ t.test('BMC → host, one packet (v3): buffer bytes, Rx Complete before delivery
   t.equal(h.bmc!.counter('tx-done'), 1);
 });
 
-t.test('host → BMC, one packet: the §1.7 trace (mtu 64, v3)', async (t) => {
+t.test('host → BMC, one packet: the libmctp register trace (mtu 64, v3)', async (t) => {
   const h = new Harness();
   await h.up({ mtu: 68 }, { mtu: 68 });
   h.kcs.trace.length = 0;
@@ -171,7 +171,7 @@ t.test('large messages, both directions, intact', async (t) => {
   });
 });
 
-t.test('receive-side drops (§1.9)', async (t) => {
+t.test('receive-side drops', async (t) => {
   t.test('bad CRC: dropped after Rx Complete', async (t) => {
     const h = new Harness();
     await h.up({ mtu: 68 });
