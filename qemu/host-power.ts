@@ -38,7 +38,8 @@ import { whichSync } from './which.js';
 import { buildQemuArgv, parseQemuVersion, shellQuote, type MachineSpec, type QemuVersion } from './cmdline.js';
 import { ConsoleLog, type ConsoleLine, type LinePattern } from './console-log.js';
 import { guardChild, pdeathsigPrefix } from './process-guard.js';
-import { QmpClient, QmpClosedError, type QmpEvent } from './qmp.js';
+import { isQemuError } from './errors.js';
+import { QmpClient, type QmpEvent } from './qmp.js';
 
 export type HostPowerState = 'off' | 'starting' | 'running' | 'paused' | 'stopping' | 'crashed';
 
@@ -512,7 +513,7 @@ export class HostPower extends EventEmitter {
     const qmp = this.#qmp;
     if (qmp && !qmp.closed) {
       await qmp.execute('quit', undefined, { timeoutMs: 2000 }).catch((e: Error) => {
-        if (!(e instanceof QmpClosedError)) this.#log(`quit failed (${e.message}); killing QEMU`);
+        if (!isQemuError(e, 'ERR_QMP_CLOSED')) this.#log(`quit failed (${e.message}); killing QEMU`);
       });
     }
     const exited = this.#exited!;
