@@ -8,7 +8,7 @@
  * reject with; the API passes them through as `code`, so their spelling is
  * part of the API and must not change.
  */
-import { CodedError } from '../lib/errors.js';
+import { CodedError, ConfigError } from '../lib/errors.js';
 
 export type QemuErrorCode =
   // --- QMP (qmp.ts) ---
@@ -49,4 +49,11 @@ export class QemuError extends CodedError<QemuErrorCode> {}
 
 export function isQemuError(e: unknown, code?: QemuErrorCode): e is QemuError {
   return e instanceof QemuError && (code === undefined || e.code === code);
+}
+
+/** The one check for millisecond options in qemu/: a finite number >= 0, else ConfigError naming the option. */
+export function checkMsOption(name: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+    throw new ConfigError(`${name} must be a number of milliseconds >= 0, not ${value}`);
+  }
 }

@@ -30,7 +30,7 @@ import net from 'node:net';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { ConfigError, isCodedError } from '../lib/errors.js';
 import { waitFor } from '../lib/wait.js';
-import { QemuError } from './errors.js';
+import { checkMsOption, QemuError } from './errors.js';
 
 export interface QmpVersion {
   major: number;
@@ -114,8 +114,8 @@ export class QmpClient extends EventEmitter {
    * (yet) listening).
    */
   static async connect(path: string, opts: QmpConnectOptions = {}): Promise<QmpClient> {
-    checkMs('QMP connect timeoutMs', opts.timeoutMs);
-    checkMs('QMP commandTimeoutMs', opts.commandTimeoutMs);
+    checkMsOption('QMP connect timeoutMs', opts.timeoutMs);
+    checkMsOption('QMP commandTimeoutMs', opts.commandTimeoutMs);
     if (opts.maxLineBytes !== undefined && !(Number.isInteger(opts.maxLineBytes) && opts.maxLineBytes > 0)) {
       throw new ConfigError(`QMP maxLineBytes must be a positive integer, not ${opts.maxLineBytes}`);
     }
@@ -286,12 +286,6 @@ export class QmpClient extends EventEmitter {
     this.#pending.clear();
     this.#replies.emit('closed', why ?? new QemuError('ERR_QMP_CLOSED', 'QMP connection closed'));
     this.emit('close', why);
-  }
-}
-
-function checkMs(name: string, value: number | undefined): void {
-  if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
-    throw new ConfigError(`${name} must be a number of milliseconds >= 0, not ${value}`);
   }
 }
 

@@ -8,8 +8,8 @@ import path from 'node:path';
 import t from 'tap';
 import { ensureX86HostImage } from '../../images/x86-host-image.js';
 import { chooseAccel, probeKvm, whichSync, type KvmProbeResult } from '../../qemu/accel.js';
-import { qemuMissingMessage } from '../../qemu/host-power.js';
 import { X86_QEMU_BINARY } from '../../qemu/machines.js';
+import { qemuMissingMessage } from '../../qemu/qemu-binary.js';
 import { accelPreferenceFromEnv } from '../../qemu/x86-host.js';
 import { shortTempDir } from './helpers/util.js';
 

@@ -19,8 +19,8 @@ import {
   shellQuote,
   type MachineSpec,
 } from '../../qemu/cmdline.js';
-import { qemuMissingMessage } from '../../qemu/host-power.js';
 import { hostPaths, x86GuestCmdline, x86HostMachine, X86_QEMU_BINARY } from '../../qemu/machines.js';
+import { qemuMissingMessage } from '../../qemu/qemu-binary.js';
 import { QmpClient } from '../../qemu/qmp.js';
 import { shortTempDir, until } from './helpers/util.js';
 
