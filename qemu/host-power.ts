@@ -355,7 +355,6 @@ export class HostPower extends EventEmitter {
       if (this.#state === 'stopping' || this.#state === 'crashed') this.#setState('off', reason);
       return;
     }
-    proc.expectExit(reason);
     if (this.#state !== 'stopping') this.#setState('stopping', reason);
     await proc.quit(reason, this.#opts.quitTimeoutMs ?? 5000);
   }

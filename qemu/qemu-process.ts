@@ -193,8 +193,9 @@ export class QemuProcess extends EventEmitter {
       } catch (e) {
         if (isQemuError(e, 'ERR_QEMU_EXITED')) throw e;
         lastErr = e as Error;
-        await delay(25);
       }
+      // Retry soon; at once if QEMU exits meanwhile (the timer alone would not keep Node running).
+      await delay(25, { signal: this.#gone.signal }).catch(() => undefined);
     }
     throw new QemuError('ERR_QMP_TIMEOUT', `QMP did not come up on ${this.#qmpPath}: ${lastErr?.message ?? 'timeout'}`, {
       ...(lastErr ? { cause: lastErr } : {}),
