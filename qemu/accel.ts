@@ -10,10 +10,12 @@
  * The answer is remembered in the cache per host boot (boot_id), QEMU
  * binary and kernel, so only the first start after a reboot pays for it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isCodedError } from '../lib/errors.js';
+import { waitFor } from '../lib/wait.js';
 import { guardChild, pdeathsigPrefix } from './process-guard.js';
 import { whichSync } from './which.js';
 
@@ -107,7 +109,7 @@ export async function probeKvm(opts: KvmProbeOptions): Promise<KvmProbeResult> {
   return { ...result, cached: false };
 }
 
-function runProbe(opts: KvmProbeOptions, accel: Accel): Promise<{ usable: boolean; reason: string }> {
+async function runProbe(opts: KvmProbeOptions, accel: Accel): Promise<{ usable: boolean; reason: string }> {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const args = [
     '-accel', accel,
@@ -119,49 +121,47 @@ function runProbe(opts: KvmProbeOptions, accel: Accel): Promise<{ usable: boolea
     '-kernel', opts.kernel,
     '-append', 'console=ttyS0 panic=-1 loglevel=4',
   ];
-  return new Promise((resolve) => {
-    let out = '';
-    let done = false;
-    const finish = (r: { usable: boolean; reason: string }): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve(r);
-    };
-    let child: ReturnType<typeof spawn>;
-    try {
-      // Under setpriv --pdeathsig too: a probe stuck in a hung KVM must not outlive us.
-      const [cmd, ...rest] = [...pdeathsigPrefix(), opts.qemuBinary, ...args];
-      child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
-      guardChild(child);
-    } catch (e) {
-      finish({ usable: false, reason: `cannot start ${opts.qemuBinary}: ${(e as Error).message}` });
-      return;
-    }
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      // A process stuck in the kernel may outlive SIGKILL for a while; do not
-      // let it hold this process open.
-      child.unref();
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-      finish({ usable: false, reason: `a kernel made no progress under ${accel.toUpperCase()} within ${timeoutMs} ms` });
-    }, timeoutMs);
-    const collect = (b: Buffer): void => {
-      if (out.length < 65536) out += b.toString('latin1');
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    child.on('error', (e) => finish({ usable: false, reason: `cannot start ${opts.qemuBinary}: ${e.message}` }));
+  let child: ChildProcess;
+  try {
+    // Under setpriv --pdeathsig too: a probe stuck in a hung KVM must not outlive us.
+    const [cmd, ...rest] = [...pdeathsigPrefix(), opts.qemuBinary, ...args];
+    child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+    guardChild(child);
+    // The first error is reported by the wait below; a later one (a failed kill) must not go unhandled.
+    child.on('error', () => {});
+  } catch (e) {
+    return { usable: false, reason: `cannot start ${opts.qemuBinary}: ${(e as Error).message}` };
+  }
+  let out = '';
+  const collect = (b: Buffer): void => {
+    if (out.length < 65536) out += b.toString('latin1');
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  let code: number | null;
+  let signal: NodeJS.Signals | null;
+  try {
     // 'close', not 'exit': all output has been read by then.
-    child.on('close', (code, signal) => {
-      if (/Kernel panic|VFS: Unable to mount root/.test(out)) finish({ usable: true, reason: `a kernel booted to its first panic under ${accel.toUpperCase()}` });
-      else {
-        const last = out.trim().split('\n').slice(-2).join(' | ');
-        finish({ usable: false, reason: `QEMU exited (${signal ?? `code ${code}`}) before the kernel ran: ${last || 'no output'}` });
-      }
+    [code, signal] = await waitFor<[number | null, NodeJS.Signals | null]>(child, 'close', undefined, {
+      timeoutMs,
+      failOn: ['error'],
+      what: `the ${accel.toUpperCase()} probe to exit`,
     });
-  });
+  } catch (e) {
+    if (!isCodedError(e, 'ERR_WAIT_TIMEOUT')) {
+      return { usable: false, reason: `cannot start ${opts.qemuBinary}: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}` };
+    }
+    child.kill('SIGKILL');
+    // A process stuck in the kernel may outlive SIGKILL for a while; do not
+    // let it hold this process open.
+    child.unref();
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    return { usable: false, reason: `a kernel made no progress under ${accel.toUpperCase()} within ${timeoutMs} ms` };
+  }
+  if (/Kernel panic|VFS: Unable to mount root/.test(out)) return { usable: true, reason: `a kernel booted to its first panic under ${accel.toUpperCase()}` };
+  const last = out.trim().split('\n').slice(-2).join(' | ');
+  return { usable: false, reason: `QEMU exited (${signal ?? `code ${code}`}) before the kernel ran: ${last || 'no output'}` };
 }
 
 /** Resolve a preference to the accelerator to use. */

@@ -3,7 +3,10 @@
  * machines.ts) into argv for a given QEMU version. Everything that depends
  * on QEMU's option grammar or on its version lives here and nowhere else:
  * comma escaping, the chardev reconnect spelling, UNIX socket path limits.
+ * A spec it cannot express is refused with QemuError ERR_QEMU_CMDLINE
+ * before anything is started.
  */
+import { QemuError } from './errors.js';
 
 export interface QemuVersion {
   major: number;
@@ -14,7 +17,7 @@ export interface QemuVersion {
 /** "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)" → 7.2.22 */
 export function parseQemuVersion(text: string): QemuVersion {
   const m = /version\s+(\d+)\.(\d+)(?:\.(\d+))?/i.exec(text);
-  if (!m) throw new Error(`cannot parse a QEMU version from: ${text.split('\n')[0]}`);
+  if (!m) throw new QemuError('ERR_QEMU_VERSION', `cannot parse a QEMU version from: ${text.split('\n')[0]}`);
   return { major: Number(m[1]), minor: Number(m[2]), micro: Number(m[3] ?? 0) };
 }
 
@@ -84,11 +87,8 @@ export interface MachineSpec {
 /** Linux sun_path holds 108 bytes including the terminating NUL. */
 export const UNIX_PATH_MAX = 107;
 
-export class QemuCmdlineError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'QemuCmdlineError';
-  }
+function cmdlineError(message: string): QemuError {
+  return new QemuError('ERR_QEMU_CMDLINE', message);
 }
 
 /** QEMU's option parser splits on ','; a literal comma in a value is written ',,'. */
@@ -98,13 +98,13 @@ export function escapeOptValue(v: string): string {
 
 function checkId(id: string): string {
   // QEMU ids: a letter, then letters, digits, '-', '.', '_'.
-  if (!/^[A-Za-z][A-Za-z0-9._-]*$/.test(id)) throw new QemuCmdlineError(`invalid QEMU id "${id}"`);
+  if (!/^[A-Za-z][A-Za-z0-9._-]*$/.test(id)) throw cmdlineError(`invalid QEMU id "${id}"`);
   return id;
 }
 
 function checkSocketPath(p: string, what: string): string {
   if (Buffer.byteLength(p) > UNIX_PATH_MAX) {
-    throw new QemuCmdlineError(
+    throw cmdlineError(
       `${what} socket path is ${Buffer.byteLength(p)} bytes, over the ${UNIX_PATH_MAX}-byte limit of UNIX sockets: ${p}; ` +
         'use a shorter runtime directory',
     );
@@ -130,16 +130,16 @@ export function chardevArg(c: ChardevSocketSpec, version: QemuVersion): string {
 export function buildQemuArgv(spec: MachineSpec, version: QemuVersion): string[] {
   const chardevIds = new Set<string>();
   for (const c of spec.chardevs) {
-    if (chardevIds.has(c.id)) throw new QemuCmdlineError(`duplicate chardev id "${c.id}"`);
+    if (chardevIds.has(c.id)) throw cmdlineError(`duplicate chardev id "${c.id}"`);
     chardevIds.add(c.id);
   }
   const needChardev = (id: string, what: string): string => {
-    if (!chardevIds.has(id)) throw new QemuCmdlineError(`${what} refers to unknown chardev "${id}"`);
+    if (!chardevIds.has(id)) throw cmdlineError(`${what} refers to unknown chardev "${id}"`);
     return id;
   };
   const qmpDev = spec.chardevs.find((c) => c.id === spec.qmp);
-  if (!qmpDev) throw new QemuCmdlineError(`QMP refers to unknown chardev "${spec.qmp}"`);
-  if (qmpDev.qemuRole !== 'server') throw new QemuCmdlineError('the QMP chardev must be a server (QEMU listens, bmcemu connects)');
+  if (!qmpDev) throw cmdlineError(`QMP refers to unknown chardev "${spec.qmp}"`);
+  if (qmpDev.qemuRole !== 'server') throw cmdlineError('the QMP chardev must be a server (QEMU listens, bmcemu connects)');
 
   const argv: string[] = [
     '-name',

@@ -11,9 +11,15 @@
  * - A partial line (a shell prompt) is visible as `partial` and is matched
  *   by waitForLine() with `partial: true`.
  * - Waiting never blocks the producer: feed() is O(bytes) and never throws.
+ * - A wait that runs out of time rejects with QemuError ERR_CONSOLE_TIMEOUT
+ *   (the last lines in its message and details); abortWaiters() rejects
+ *   every wait with ERR_CONSOLE_ABORTED.
  */
 import { EventEmitter } from 'node:events';
-import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { ConfigError, isCodedError } from '../lib/errors.js';
+import { waitFor } from '../lib/wait.js';
+import { QemuError } from './errors.js';
 
 export interface ConsoleLine {
   seq: number;
@@ -32,49 +38,15 @@ export interface ConsoleLogOptions {
   clock?: Clock;
 }
 
-export class ConsoleTimeoutError extends Error {
-  constructor(
-    readonly pattern: string,
-    readonly timeoutMs: number,
-    readonly tail: string[],
-  ) {
-    super(
-      `console: no line matching ${pattern} within ${timeoutMs} ms; last lines:\n` +
-        (tail.length ? tail.map((l) => `  | ${l}`).join('\n') : '  (nothing printed)'),
-    );
-    this.name = 'ConsoleTimeoutError';
-  }
-}
-
-export class ConsoleAbortedError extends Error {
-  constructor(
-    readonly pattern: string,
-    reason: string,
-  ) {
-    super(`console: stopped waiting for ${pattern}: ${reason}`);
-    this.name = 'ConsoleAbortedError';
-  }
-}
-
 export type LinePattern = string | RegExp;
 
-export interface WaitOptions {
+export interface LineWaitOptions {
   /** Default 60 s. 0 = no timeout. */
   timeoutMs?: number;
   /** Only lines with seq > after count (from mark()). Default: lines still to come. */
   after?: number;
   /** Also match the current unterminated line (prompts). */
   partial?: boolean;
-}
-
-interface Waiter {
-  matches: (text: string) => boolean;
-  after: number;
-  partial: boolean;
-  resolve: (l: ConsoleLine) => void;
-  reject: (e: Error) => void;
-  timer: TimerHandle | undefined;
-  describe: string;
 }
 
 /** A string pattern matches a line equal to it or starting with it followed by a space or ':'. */
@@ -96,11 +68,21 @@ export class ConsoleLog extends EventEmitter {
   #raw: Buffer[] = [];
   #rawBytes = 0;
   #totalBytes = 0;
-  #waiters = new Set<Waiter>();
+  /**
+   * Where waits listen: 'text' (ConsoleLine, complete: boolean) for every
+   * line and every change of the partial line, 'abort' (reason) from
+   * abortWaiters(). Apart from the public events, so any number of waits
+   * can listen without tripping the listener-leak warning.
+   */
+  readonly #waits = new EventEmitter().setMaxListeners(0);
   readonly #decoder = new TextDecoder('utf-8', { fatal: false });
 
   constructor(opts: ConsoleLogOptions = {}) {
     super();
+    for (const key of ['maxLines', 'maxBytes', 'maxLineLength'] as const) {
+      const v = opts[key];
+      if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new ConfigError(`console log ${key} must be a positive integer, not ${v}`);
+    }
     this.#clock = opts.clock ?? systemClock;
     this.#maxLines = opts.maxLines ?? 5000;
     this.#maxBytes = opts.maxBytes ?? 1 << 20;
@@ -145,7 +127,7 @@ export class ConsoleLog extends EventEmitter {
       this.#pushLine(head);
     }
     this.emit('data', buf);
-    if (this.#partial) this.#checkPartial();
+    if (this.#partial && this.#waits.listenerCount('text') > 0) this.#waits.emit('text', this.#partialLine(), false);
   }
 
   #endLine(): void {
@@ -159,21 +141,12 @@ export class ConsoleLog extends EventEmitter {
     this.#lines.push(line);
     if (this.#lines.length > this.#maxLines) this.#lines.splice(0, this.#lines.length - this.#maxLines);
     this.emit('line', line);
-    for (const w of this.#waiters) {
-      if (line.seq > w.after && w.matches(text)) this.#settle(w, line);
-    }
+    this.#waits.emit('text', line, true);
   }
 
-  #checkPartial(): void {
-    for (const w of this.#waiters) {
-      if (w.partial && w.matches(this.#partial)) this.#settle(w, { seq: this.#seq + 1, text: this.#partial, at: this.#clock.now() });
-    }
-  }
-
-  #settle(w: Waiter, line: ConsoleLine): void {
-    this.#waiters.delete(w);
-    w.timer?.cancel();
-    w.resolve(line);
+  /** The partial line as a ConsoleLine: the seq it will have once it ends. */
+  #partialLine(): ConsoleLine {
+    return { seq: this.#seq + 1, text: this.#partial, at: this.#clock.now() };
   }
 
   /**
@@ -221,38 +194,50 @@ export class ConsoleLog extends EventEmitter {
    * `after` (default: the current mark, i.e. only future lines). A kept
    * line already newer than `after` matches at once.
    */
-  waitForLine(pattern: LinePattern, opts: WaitOptions = {}): Promise<ConsoleLine> {
+  async waitForLine(pattern: LinePattern, opts: LineWaitOptions = {}): Promise<ConsoleLine> {
     const matches = lineMatcher(pattern);
     const after = opts.after ?? this.#seq;
+    const partial = opts.partial ?? false;
     const describe = typeof pattern === 'string' ? JSON.stringify(pattern) : String(pattern);
     const existing = this.#lines.find((l) => l.seq > after && matches(l.text));
-    if (existing) return Promise.resolve(existing);
-    if (opts.partial && this.#partial && matches(this.#partial)) {
-      return Promise.resolve({ seq: this.#seq + 1, text: this.#partial, at: this.#clock.now() });
-    }
-    return new Promise<ConsoleLine>((resolve, reject) => {
-      const w: Waiter = { matches, after, partial: opts.partial ?? false, resolve, reject, timer: undefined, describe };
-      const timeoutMs = opts.timeoutMs ?? 60_000;
-      if (timeoutMs > 0) {
-        w.timer = this.#clock.setTimeout(() => {
-          this.#waiters.delete(w);
-          reject(new ConsoleTimeoutError(describe, timeoutMs, this.tail(15)));
-        }, timeoutMs);
+    if (existing) return existing;
+    if (partial && this.#partial && matches(this.#partial)) return this.#partialLine();
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    try {
+      const [line] = await waitFor<[ConsoleLine, boolean]>(
+        this.#waits,
+        'text',
+        (l, complete) => (complete ? l.seq > after : partial) && matches(l.text),
+        { clock: this.#clock, ...(timeoutMs > 0 ? { timeoutMs } : {}), failOn: ['abort'], what: `a console line matching ${describe}` },
+      );
+      return line;
+    } catch (e) {
+      if (isCodedError(e, 'ERR_WAIT_TIMEOUT')) {
+        const tail = this.tail(15);
+        throw new QemuError(
+          'ERR_CONSOLE_TIMEOUT',
+          `console: no line matching ${describe} within ${timeoutMs} ms; last lines:\n` +
+            (tail.length ? tail.map((l) => `  | ${l}`).join('\n') : '  (nothing printed)'),
+          { details: { pattern: describe, timeoutMs, tail } },
+        );
       }
-      this.#waiters.add(w);
-    });
+      if (isCodedError(e, 'ERR_WAIT_FAILED')) {
+        const reason = String((e as Error).cause);
+        throw new QemuError('ERR_CONSOLE_ABORTED', `console: stopped waiting for ${describe}: ${reason}`, {
+          details: { pattern: describe, reason },
+        });
+      }
+      throw e;
+    }
   }
 
   /** Reject every pending wait (the guest went away: power off, crash). */
   abortWaiters(reason: string): void {
-    for (const w of [...this.#waiters]) {
-      this.#waiters.delete(w);
-      w.timer?.cancel();
-      w.reject(new ConsoleAbortedError(w.describe, reason));
-    }
+    this.#waits.emit('abort', reason);
   }
 
+  /** Waits pending. */
   get waiting(): number {
-    return this.#waiters.size;
+    return this.#waits.listenerCount('text');
   }
 }

@@ -1,8 +1,10 @@
 /**
  * Host power, the way a BMC controls its host: the host is a QEMU process
- * that bmcemu starts and owns. Power on spawns it; hard off quits or kills
+ * that bmcemu starts and owns. Power on starts it; hard off quits or kills
  * it; soft off presses the ACPI power button and waits; reset is
- * system_reset; a power cycle is off then on.
+ * system_reset; a power cycle is off then on. This module is the state
+ * machine; qemu-process.ts runs the process and its QMP monitor,
+ * console-wire.ts the console's other end.
  *
  * State machine (one QEMU at a time):
  *
@@ -26,41 +28,23 @@
  *   `running` and start a new boot: `boots` increments and the console mark
  *   moves, so waits "since boot" see only the new boot's lines.
  * - Operations are serialised: powerOn() during a softOff() waits for it.
+ * - Operations reject with QemuError: ERR_QEMU_MISSING, ERR_HOST_START_FAILED,
+ *   ERR_HOST_NOT_RUNNING, ERR_HOST_CLOSED (the codes the API reports).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
-import { promisify } from 'node:util';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { ChardevSocket } from '../transport/chardev-socket.js';
+import { ConfigError, isCodedError } from '../lib/errors.js';
+import { waitFor } from '../lib/wait.js';
 import type { ByteLink } from '../transport/byte-link.js';
-import { whichSync } from './which.js';
-import { buildQemuArgv, parseQemuVersion, shellQuote, type MachineSpec, type QemuVersion } from './cmdline.js';
+import type { MachineSpec } from './cmdline.js';
 import { ConsoleLog, type ConsoleLine, type LinePattern } from './console-log.js';
-import { guardChild, pdeathsigPrefix } from './process-guard.js';
-import { QmpClient, QmpClosedError, type QmpEvent } from './qmp.js';
+import { ConsoleWire } from './console-wire.js';
+import { checkMsOption, isQemuError, QemuError } from './errors.js';
+import { findQemuBinary } from './qemu-binary.js';
+import { qemuLaunch, QemuProcess, type QemuExit } from './qemu-process.js';
+import type { QmpClient, QmpEvent } from './qmp.js';
 
 export type HostPowerState = 'off' | 'starting' | 'running' | 'paused' | 'stopping' | 'crashed';
-
-export type HostPowerErrorCode =
-  /** The QEMU binary is not installed. */
-  | 'ERR_QEMU_MISSING'
-  /** QEMU exited or never became controllable while powering on. */
-  | 'ERR_HOST_START_FAILED'
-  /** The operation needs the host on (reset) or is not possible now. */
-  | 'ERR_HOST_NOT_RUNNING'
-  /** The manager was closed. */
-  | 'ERR_HOST_CLOSED';
-
-export class HostPowerError extends Error {
-  constructor(
-    readonly code: HostPowerErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HostPowerError';
-  }
-}
 
 export interface HostStateChange {
   from: HostPowerState;
@@ -112,39 +96,10 @@ export interface HostPowerOptions {
   consoleLog?: ConstructorParameters<typeof ConsoleLog>[0];
 }
 
-const versionCache = new Map<string, QemuVersion & { text: string }>();
-
-async function qemuVersion(binary: string): Promise<QemuVersion & { text: string }> {
-  const hit = versionCache.get(binary);
-  if (hit) return hit;
-  const { stdout } = await promisify(execFile)(binary, ['--version'], { timeout: 15_000 });
-  const v = { ...parseQemuVersion(stdout), text: stdout.split('\n')[0]!.trim() };
-  versionCache.set(binary, v);
-  return v;
-}
-
-/** The install hint for a missing QEMU binary. */
-export function qemuMissingMessage(binary: string): string {
-  return (
-    `${binary} not found on PATH. Install QEMU: run scripts/install-system-deps.sh as root ` +
-    `(it runs apt-get install qemu-system-x86), or: sudo apt-get install --no-install-recommends qemu-system-x86`
-  );
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** true if p settles within ms; the timer is cleared either way (no idle timers keep the process up). */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((r) => {
-    timer = setTimeout(() => r(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** How long power-on waits for the console chardev before `cont` (real time). */
+const CONSOLE_CONNECT_MS = 3000;
+/** How long reset() waits for QEMU to report the RESET. */
+const RESET_SEEN_MS = 10_000;
 
 /**
  * Events: 'state' (HostStateChange), 'host-event' (HostEvent), 'qmp-event'
@@ -154,18 +109,12 @@ export class HostPower extends EventEmitter {
   readonly console: ConsoleLog;
   readonly #opts: HostPowerOptions;
   readonly #clock: Clock;
+  readonly #wire: ConsoleWire;
   #state: HostPowerState = 'off';
-  #child: ChildProcess | undefined;
-  #exited: Promise<void> | undefined;
-  #qmp: QmpClient | undefined;
-  #consoleLink: ByteLink | undefined;
-  #ownConsole: ChardevSocket | undefined;
-  #ownConsolePath: string | undefined;
+  /** The QEMU that runs (from spawn until its exit). */
+  #proc: QemuProcess | undefined;
   #boots = 0;
   #bootMark = 0;
-  #expectExit = false;
-  #expectReason = '';
-  #stderrTail: string[] = [];
   #lastExit: HostPowerSnapshot['lastExit'];
   #lastError: string | undefined;
   #accel: string | undefined;
@@ -173,16 +122,19 @@ export class HostPower extends EventEmitter {
   #argv: string[] | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
-  #resetWaiters: Array<() => void> = [];
   /** Console mark at the last RESET event (to merge back-to-back resets). */
   #resetMark = -1;
 
   constructor(opts: HostPowerOptions) {
     super();
+    if (typeof opts.machine !== 'function') throw new ConfigError('HostPower needs a machine() that returns the MachineSpec to start');
+    checkMsOption('startTimeoutMs', opts.startTimeoutMs);
+    checkMsOption('softOffTimeoutMs', opts.softOffTimeoutMs);
+    checkMsOption('quitTimeoutMs', opts.quitTimeoutMs);
     this.#opts = opts;
     this.#clock = opts.clock ?? systemClock;
     this.console = new ConsoleLog({ clock: this.#clock, ...opts.consoleLog });
-    if (opts.console) this.#attachConsole(opts.console);
+    this.#wire = new ConsoleWire(this.console, opts.console);
   }
 
   get state(): HostPowerState {
@@ -190,7 +142,7 @@ export class HostPower extends EventEmitter {
   }
 
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#proc?.pid;
   }
 
   /** Boots since this manager was created (power-ons plus resets). */
@@ -205,12 +157,12 @@ export class HostPower extends EventEmitter {
 
   /** The QMP client while QEMU runs (for commands HostPower does not wrap). */
   get qmp(): QmpClient | undefined {
-    return this.#qmp;
+    return this.#proc?.qmp;
   }
 
   /** The console wire (to type into the guest's console). */
   get consoleLink(): ByteLink | undefined {
-    return this.#consoleLink;
+    return this.#wire.link;
   }
 
   snapshot(): HostPowerSnapshot {
@@ -222,7 +174,7 @@ export class HostPower extends EventEmitter {
       qemuVersion: this.#versionText,
       lastExit: this.#lastExit,
       lastError: this.#lastError,
-      console: { bytes: this.console.totalBytes, connected: this.#consoleLink?.connected ?? false },
+      console: { bytes: this.console.totalBytes, connected: this.#wire.connected },
       argv: this.#argv,
     };
   }
@@ -239,11 +191,6 @@ export class HostPower extends EventEmitter {
     this.emit('state', { from, to, reason } satisfies HostStateChange);
   }
 
-  #attachConsole(link: ByteLink): void {
-    this.#consoleLink = link;
-    link.on('data', (b: Buffer) => this.console.feed(b));
-  }
-
   /** Serialise operations. */
   #op<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(fn, fn);
@@ -253,7 +200,7 @@ export class HostPower extends EventEmitter {
 
   /** Write to the guest console (what a person types). False if the console is not connected. */
   consoleWrite(data: string | Uint8Array): boolean {
-    return this.#consoleLink?.write(typeof data === 'string' ? Buffer.from(data) : data) ?? false;
+    return this.#wire.write(data);
   }
 
   /**
@@ -264,44 +211,29 @@ export class HostPower extends EventEmitter {
     return this.console.waitForLine(pattern, { after: opts.after ?? this.#bootMark, ...opts });
   }
 
-  /** Resolve when the state becomes `want` (at once if it is). */
-  waitForState(want: HostPowerState | HostPowerState[], timeoutMs = 60_000): Promise<HostPowerState> {
+  /** Resolve when the state becomes `want` (at once if it is); ERR_HOST_STATE_TIMEOUT after `timeoutMs` on the clock. */
+  async waitForState(want: HostPowerState | HostPowerState[], timeoutMs = 60_000): Promise<HostPowerState> {
     const wants = Array.isArray(want) ? want : [want];
-    if (wants.includes(this.#state)) return Promise.resolve(this.#state);
-    return new Promise((resolve, reject) => {
-      const onState = (c: HostStateChange): void => {
-        if (!wants.includes(c.to)) return;
-        this.off('state', onState);
-        timer.cancel();
-        resolve(c.to);
-      };
-      const timer = this.#clock.setTimeout(() => {
-        this.off('state', onState);
-        reject(new Error(`host did not reach ${wants.join('/')} within ${timeoutMs} ms (state ${this.#state})`));
-      }, timeoutMs);
-      this.on('state', onState);
-    });
-  }
-
-  async #ensureOwnConsole(spec: MachineSpec): Promise<void> {
-    if (this.#opts.console) return;
-    const id = spec.serials[0];
-    const dev = spec.chardevs.find((c) => c.id === id);
-    if (!dev) return;
-    if (this.#ownConsole && this.#ownConsolePath === dev.path) return;
-    if (this.#ownConsole) await this.#ownConsole.close();
-    const sock = new ChardevSocket({ role: 'server', endpoint: { kind: 'unix', path: dev.path } });
-    sock.on('socket-error', () => {}); // counted in its stats; a QEMU going away is normal
-    await sock.listen();
-    this.#ownConsole = sock;
-    this.#ownConsolePath = dev.path;
-    this.#attachConsole(sock);
+    if (wants.includes(this.#state)) return this.#state;
+    try {
+      const [change] = await waitFor<[HostStateChange]>(this, 'state', (c) => wants.includes(c.to), {
+        clock: this.#clock,
+        timeoutMs,
+        what: `host state ${wants.join('/')}`,
+      });
+      return change.to;
+    } catch (e) {
+      if (!isCodedError(e, 'ERR_WAIT_TIMEOUT')) throw e;
+      throw new QemuError('ERR_HOST_STATE_TIMEOUT', `host did not reach ${wants.join('/')} within ${timeoutMs} ms (state ${this.#state})`, {
+        details: { want: wants, state: this.#state, timeoutMs },
+      });
+    }
   }
 
   /** Power on: start QEMU and run the guest. Resolves once the vCPUs run. No-op if already on. */
   powerOn(): Promise<void> {
     return this.#op(async () => {
-      if (this.#closed) throw new HostPowerError('ERR_HOST_CLOSED', 'host power manager is closed');
+      if (this.#closed) throw new QemuError('ERR_HOST_CLOSED', 'host power manager is closed');
       if (this.#state === 'running' || this.#state === 'paused') return;
       await this.#start();
     });
@@ -310,126 +242,47 @@ export class HostPower extends EventEmitter {
   async #start(): Promise<void> {
     this.#lastError = undefined;
     this.#setState('starting', 'power on');
+    let proc: QemuProcess | undefined;
     try {
       const spec = await this.#opts.machine();
-      const resolved = spec.binary.includes('/') ? spec.binary : whichSync(spec.binary);
-      if (!resolved || !fs.existsSync(resolved)) throw new HostPowerError('ERR_QEMU_MISSING', qemuMissingMessage(spec.binary));
-      const version = await qemuVersion(resolved);
-      this.#versionText = version.text;
+      const binary = await findQemuBinary(spec.binary);
+      this.#versionText = binary.versionText;
       this.#accel = spec.accel;
-      const argv = buildQemuArgv(spec, version); // validates the spec, QMP chardev included
-      const qmpPath = spec.chardevs.find((c) => c.id === spec.qmp)!.path;
-      await this.#ensureOwnConsole(spec);
-      removeStaleSocket(qmpPath);
-      this.#argv = [resolved, ...argv];
-      const prefix = this.#opts.pdeathsig === false ? [] : pdeathsigPrefix();
-      if (this.#opts.pdeathsig !== false && prefix.length === 0) {
-        this.#log('warning: setpriv (util-linux) not found; QEMU will not be killed if bmcemu is killed with SIGKILL');
+      const launch = qemuLaunch(spec, binary); // validates the spec, QMP chardev included
+      await this.#wire.serve(spec);
+      this.#argv = [...launch.argv];
+      this.#log(`starting ${spec.name}: ${spec.machine}, ${spec.accel.toUpperCase()}, ${spec.memoryMiB} MiB (${binary.versionText})`);
+      const started = QemuProcess.start(launch, { pdeathsig: this.#opts.pdeathsig !== false, log: (l) => this.#log(l) });
+      proc = started;
+      this.#proc = started;
+      started.on('qmp-event', (ev: QmpEvent) => this.#onQmpEvent(started, ev));
+      started.on('exit', (exit: QemuExit) => this.#onExit(started, exit));
+      const qmp = await started.attachQmp({ timeoutMs: this.#opts.startTimeoutMs ?? 30_000, clock: this.#clock });
+      this.#log(`QEMU pid ${started.pid}, QMP connected`);
+      if (!(await this.#wire.waitConnected(CONSOLE_CONNECT_MS, started.exitSignal))) {
+        this.#log(`warning: the console chardev did not connect within ${CONSOLE_CONNECT_MS} ms; early console output may be lost`);
       }
-      const [cmd, ...args] = [...prefix, resolved, ...argv];
-      this.#log(`starting ${spec.name}: ${spec.machine}, ${spec.accel.toUpperCase()}, ${spec.memoryMiB} MiB (${version.text})`);
-      this.#log(`command: ${shellQuote([resolved, ...argv])}`);
-      this.#spawn(cmd!, args);
-      this.#qmp = await this.#attachQmp(qmpPath);
-      this.#log(`QEMU pid ${this.pid}, QMP connected`);
-      await this.#waitConsoleConnected(3000);
       this.console.breakLine();
       this.#boots++;
       this.#bootMark = this.console.mark();
       this.#resetMark = -1;
-      if (spec.startPaused) await this.#qmp.execute('cont');
+      if (spec.startPaused) await qmp.execute('cont');
       if (this.#state === 'starting') this.#setState('running', 'vCPUs running');
     } catch (e) {
       const err = e as Error;
       this.#lastError = err.message;
-      if (this.#child) {
-        this.#expectExit = true;
-        this.#expectReason = 'start failed';
-        this.#child.kill('SIGKILL');
-        await this.#exited;
-      }
+      if (proc) await proc.kill('start failed');
       if (this.#state === 'starting') this.#setState('off', `start failed: ${err.message.split('\n')[0]}`);
-      if (err instanceof HostPowerError) throw err;
-      throw new HostPowerError('ERR_HOST_START_FAILED', `powering on the host failed: ${err.message}${this.#stderrHint()}`);
+      if (isQemuError(e, 'ERR_QEMU_MISSING')) throw e;
+      throw new QemuError('ERR_HOST_START_FAILED', `powering on the host failed: ${err.message}${proc?.stderrHint() ?? ''}`, { cause: e });
     }
-  }
-
-  #stderrHint(): string {
-    return this.#stderrTail.length ? `\nQEMU said:\n${this.#stderrTail.slice(-10).map((l) => `  ${l}`).join('\n')}` : '';
-  }
-
-  #spawn(cmd: string, args: string[]): void {
-    this.#expectExit = false;
-    this.#expectReason = '';
-    this.#stderrTail = [];
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.#child = child;
-    guardChild(child);
-    let partial = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (s: string) => {
-      const lines = (partial + s).split('\n');
-      partial = lines.pop()!;
-      for (const l of lines) this.#qemuSaid(l);
-    });
-    this.#exited = new Promise<void>((resolve) => {
-      let done = false;
-      const onGone = (code: number | null, signal: NodeJS.Signals | null): void => {
-        if (done) return;
-        done = true;
-        if (partial) this.#qemuSaid(partial);
-        this.#onExit(child, code, signal);
-        resolve();
-      };
-      child.on('exit', onGone);
-      child.on('error', (e) => {
-        this.#qemuSaid(`spawn failed: ${e.message}`);
-        onGone(null, null);
-      });
-    });
-  }
-
-  #qemuSaid(line: string): void {
-    const l = line.trimEnd();
-    if (!l) return;
-    this.#stderrTail.push(l);
-    if (this.#stderrTail.length > 50) this.#stderrTail.shift();
-    this.#log(`qemu: ${l}`);
-  }
-
-  async #attachQmp(path: string): Promise<QmpClient> {
-    const deadline = Date.now() + (this.#opts.startTimeoutMs ?? 30_000);
-    let lastErr: Error | undefined;
-    while (Date.now() < deadline) {
-      if (!this.#child || this.#child.exitCode !== null || this.#child.signalCode !== null) {
-        throw new Error(`QEMU exited during start-up`);
-      }
-      try {
-        const qmp = await QmpClient.connect(path, { timeoutMs: 5000, clock: this.#clock });
-        qmp.on('event', (ev: QmpEvent) => this.#onQmpEvent(ev));
-        qmp.on('protocol-error', (e: Error) => this.#log(`QMP protocol error: ${e.message}`));
-        return qmp;
-      } catch (e) {
-        lastErr = e as Error;
-        await sleep(25);
-      }
-    }
-    throw new Error(`QMP did not come up on ${path}: ${lastErr?.message ?? 'timeout'}`);
-  }
-
-  async #waitConsoleConnected(ms: number): Promise<void> {
-    const link = this.#consoleLink;
-    if (!link || link.connected) return;
-    const deadline = Date.now() + ms;
-    while (!link.connected && Date.now() < deadline && this.#child?.exitCode === null) await sleep(10);
-    if (!link.connected) this.#log(`warning: the console chardev did not connect within ${ms} ms; early console output may be lost`);
   }
 
   #hostEvent(type: HostEvent['type'], data: Record<string, unknown>): void {
     this.emit('host-event', { type, data, boot: this.#boots } satisfies HostEvent);
   }
 
-  #onQmpEvent(ev: QmpEvent): void {
+  #onQmpEvent(proc: QemuProcess, ev: QmpEvent): void {
     this.emit('qmp-event', ev);
     switch (ev.event) {
       case 'RESET':
@@ -441,14 +294,13 @@ export class HostPower extends EventEmitter {
         this.#resetMark = this.#bootMark;
         this.#log(`reset (${String(ev.data.reason ?? (ev.data.guest ? 'guest' : 'host'))}); boot ${this.#boots}`);
         this.#hostEvent('reset', ev.data);
-        for (const w of this.#resetWaiters.splice(0)) w();
         break;
       case 'SHUTDOWN': {
         // QEMU exits after this (no -no-shutdown): the exit that follows is expected.
-        this.#expectExit = true;
-        this.#expectReason = `shutdown: ${String(ev.data.reason ?? 'unknown')}`;
+        const reason = `shutdown: ${String(ev.data.reason ?? 'unknown')}`;
+        proc.expectExit(reason);
         this.#hostEvent('shutdown', ev.data);
-        if (this.#state === 'running' || this.#state === 'paused') this.#setState('stopping', this.#expectReason);
+        if (this.#state === 'running' || this.#state === 'paused') this.#setState('stopping', reason);
         break;
       }
       case 'POWERDOWN':
@@ -470,24 +322,21 @@ export class HostPower extends EventEmitter {
     }
   }
 
-  #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.#child !== child) return;
-    this.#child = undefined;
-    const expected = this.#expectExit;
-    this.#lastExit = { code, signal, expected, at: new Date().toISOString() };
-    this.#qmp?.close();
-    this.#qmp = undefined;
-    for (const w of this.#resetWaiters.splice(0)) w();
+  #onExit(proc: QemuProcess, exit: QemuExit): void {
+    if (this.#proc !== proc) return;
+    this.#proc = undefined;
+    const { code, signal, expected, reason } = exit;
+    this.#lastExit = { code, signal, expected, at: exit.at };
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
     this.#hostEvent('exit', { code, signal, expected });
     const wasStarting = this.#state === 'starting';
     this.console.breakLine();
     if (expected || wasStarting) {
-      this.#log(`QEMU exited (${how}${this.#expectReason ? `; ${this.#expectReason}` : ''})`);
+      this.#log(`QEMU exited (${how}${reason ? `; ${reason}` : ''})`);
       // A failed start is reported by #start itself (it owns the transition).
-      if (!wasStarting) this.#setState('off', this.#expectReason || how);
+      if (!wasStarting) this.#setState('off', reason || how);
     } else {
-      this.#lastError = `QEMU exited unexpectedly (${how})${this.#stderrHint()}`;
+      this.#lastError = `QEMU exited unexpectedly (${how})${proc.stderrHint()}`;
       this.#log(`QEMU exited unexpectedly (${how}): host crashed`);
       this.#setState('crashed', `QEMU ${how}`);
     }
@@ -500,28 +349,14 @@ export class HostPower extends EventEmitter {
   }
 
   async #hardOff(reason: string): Promise<void> {
-    const child = this.#child;
-    if (!child) {
+    const proc = this.#proc;
+    if (!proc) {
       // Nothing runs; a crashed host is acknowledged as off.
       if (this.#state === 'stopping' || this.#state === 'crashed') this.#setState('off', reason);
       return;
     }
-    this.#expectExit = true;
-    this.#expectReason = reason;
     if (this.#state !== 'stopping') this.#setState('stopping', reason);
-    const qmp = this.#qmp;
-    if (qmp && !qmp.closed) {
-      await qmp.execute('quit', undefined, { timeoutMs: 2000 }).catch((e: Error) => {
-        if (!(e instanceof QmpClosedError)) this.#log(`quit failed (${e.message}); killing QEMU`);
-      });
-    }
-    const exited = this.#exited!;
-    const gone = await within(exited, this.#opts.quitTimeoutMs ?? 5000);
-    if (!gone) {
-      this.#log('QEMU did not exit after quit; sending SIGKILL');
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await proc.quit(reason, this.#opts.quitTimeoutMs ?? 5000);
   }
 
   /**
@@ -531,18 +366,16 @@ export class HostPower extends EventEmitter {
    */
   softOff(opts: { timeoutMs?: number } = {}): Promise<'soft' | 'hard' | 'already-off'> {
     return this.#op(async () => {
-      const child = this.#child;
-      if (!child) return 'already-off';
+      const proc = this.#proc;
+      if (!proc) return 'already-off';
       const timeoutMs = opts.timeoutMs ?? this.#opts.softOffTimeoutMs ?? 60_000;
       this.#setState('stopping', 'soft off (ACPI power button)');
-      const exited = this.#exited!;
       try {
-        await this.#qmp?.execute('system_powerdown', undefined, { timeoutMs: 5000 });
+        await proc.qmp?.execute('system_powerdown', undefined, { timeoutMs: 5000 });
       } catch (e) {
         this.#log(`system_powerdown failed: ${(e as Error).message}`);
       }
-      const gone = await within(exited, timeoutMs);
-      if (gone) return 'soft';
+      if (await proc.exitsWithin(timeoutMs)) return 'soft';
       this.#log(`guest did not power off within ${timeoutMs} ms; hard off`);
       await this.#hardOff('soft off timed out');
       return 'hard';
@@ -552,15 +385,28 @@ export class HostPower extends EventEmitter {
   /** Reset (system_reset): the guest reboots at once. Resolves after QEMU reports the RESET. */
   reset(): Promise<void> {
     return this.#op(async () => {
-      const qmp = this.#qmp;
+      const qmp = this.#proc?.qmp;
       if (!qmp || (this.#state !== 'running' && this.#state !== 'paused')) {
-        throw new HostPowerError('ERR_HOST_NOT_RUNNING', `cannot reset: the host is ${this.#state}`);
+        throw new QemuError('ERR_HOST_NOT_RUNNING', `cannot reset: the host is ${this.#state}`);
       }
-      const seen = new Promise<void>((r) => this.#resetWaiters.push(r));
+      // Listen before asking: QEMU may send the RESET event before the reply.
+      // QEMU exiting ends the wait as well; a RESET that never comes is not an error.
+      const stop = new AbortController();
+      const seen = waitFor<[HostEvent]>(this, 'host-event', (e) => e.type === 'reset' || e.type === 'exit', {
+        clock: this.#clock,
+        timeoutMs: RESET_SEEN_MS,
+        signal: stop.signal,
+        what: 'the RESET event',
+      }).catch(() => undefined);
       this.console.breakLine();
       this.#bootMark = this.console.mark();
-      await qmp.execute('system_reset');
-      await within(seen, 10_000);
+      try {
+        await qmp.execute('system_reset');
+      } catch (e) {
+        stop.abort();
+        throw e;
+      }
+      await seen;
     });
   }
 
@@ -576,18 +422,8 @@ export class HostPower extends EventEmitter {
     await this.#op(async () => {
       this.#closed = true;
       await this.#hardOff('closing');
-      if (this.#ownConsole) await this.#ownConsole.close();
-      this.#ownConsole = undefined;
+      await this.#wire.close();
       this.console.abortWaiters('host power manager closed');
     });
-  }
-}
-
-/** Remove a UNIX socket file left by a QEMU that was killed (QEMU removes it on a clean exit). */
-function removeStaleSocket(p: string): void {
-  try {
-    if (fs.lstatSync(p).isSocket()) fs.unlinkSync(p);
-  } catch {
-    /* absent */
   }
 }

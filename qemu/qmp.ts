@@ -19,12 +19,18 @@
  *   message of unknown shape is counted and reported ('protocol-error'),
  *   never thrown at the caller; an over-long line closes the connection;
  * - when QEMU exits (or the socket breaks) every pending command rejects
- *   with QmpClosedError and 'close' is emitted once; nothing throws
+ *   with ERR_QMP_CLOSED and 'close' is emitted once; nothing throws
  *   asynchronously, so a client survives QEMU being killed under it.
+ *
+ * Errors are QemuError: ERR_QMP_COMMAND (QEMU refused; class and desc in
+ * details), ERR_QMP_TIMEOUT, ERR_QMP_CLOSED, ERR_QMP_PROTOCOL.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { ConfigError, isCodedError } from '../lib/errors.js';
+import { waitFor } from '../lib/wait.js';
+import { checkMsOption, QemuError } from './errors.js';
 
 export interface QmpVersion {
   major: number;
@@ -45,47 +51,10 @@ export interface QmpEvent {
   timestamp: number;
 }
 
-/** QEMU answered a command with an error. */
-export class QmpCommandError extends Error {
-  constructor(
-    readonly command: string,
-    /** QEMU's error class: GenericError, CommandNotFound, DeviceNotFound, ... */
-    readonly errorClass: string,
-    readonly desc: string,
-  ) {
-    super(`QMP ${command}: ${errorClass}: ${desc}`);
-    this.name = 'QmpCommandError';
-  }
-}
-
-/** The connection is gone (QEMU exited, the socket broke, or close() was called). */
-export class QmpClosedError extends Error {
-  constructor(message = 'QMP connection closed') {
-    super(message);
-    this.name = 'QmpClosedError';
-  }
-}
-
-/** No reply (or no greeting) in time. */
-export class QmpTimeoutError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'QmpTimeoutError';
-  }
-}
-
-/** The server sent something that is not QMP. */
-export class QmpProtocolError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'QmpProtocolError';
-  }
-}
-
 export interface QmpConnectOptions {
-  /** Greeting + qmp_capabilities must complete within this (default 10 s). */
+  /** The greeting, and then the reply to qmp_capabilities, must each arrive within this (default 10 s). */
   timeoutMs?: number;
-  /** Default per-command timeout (default 30 s). */
+  /** Default per-command timeout (default 30 s; 0 = none). */
   commandTimeoutMs?: number;
   clock?: Clock;
   /** Longest accepted line; a longer one closes the connection (default 16 MiB). */
@@ -98,15 +67,11 @@ export interface QmpStats {
   protocolErrors: number;
 }
 
-interface Pending {
-  command: string;
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-  timer: TimerHandle | undefined;
-}
+/** A reply line as QEMU sent it: {"return": ...} or {"error": {...}}, with our id. */
+type Reply = Record<string, unknown>;
 
 /**
- * Events: 'event' (QmpEvent), 'protocol-error' (QmpProtocolError),
+ * Events: 'event' (QmpEvent), 'protocol-error' (QemuError ERR_QMP_PROTOCOL),
  * 'close' (Error | undefined: why, if not a clean close by us).
  */
 export class QmpClient extends EventEmitter {
@@ -115,33 +80,45 @@ export class QmpClient extends EventEmitter {
   readonly #clock: Clock;
   readonly #commandTimeoutMs: number;
   readonly #maxLine: number;
-  readonly #pending = new Map<number, Pending>();
+  /** Ids awaiting a reply, with their command: a reply to any other id is the peer's mistake. */
+  readonly #pending = new Map<number, string>();
+  /**
+   * Where replies are delivered: event `${id}` carries the reply, 'closed' the
+   * reason the connection went away. One waitFor per command listens here.
+   */
+  readonly #replies = new EventEmitter().setMaxListeners(0);
   #nextId = 1;
   #buf = '';
   #closed = false;
   #stats: QmpStats = { commands: 0, events: 0, protocolErrors: 0 };
 
-  private constructor(sock: net.Socket, greeting: QmpGreeting, rest: string, opts: Required<Omit<QmpConnectOptions, 'timeoutMs'>>) {
+  private constructor(sock: net.Socket, greeting: QmpGreeting, opts: Required<Omit<QmpConnectOptions, 'timeoutMs'>>) {
     super();
     this.#sock = sock;
     this.greeting = greeting;
     this.#clock = opts.clock;
     this.#commandTimeoutMs = opts.commandTimeoutMs;
     this.#maxLine = opts.maxLineBytes;
-    this.#buf = rest;
-    sock.setEncoding('utf8');
     sock.on('data', (s: string) => this.#onData(s));
-    sock.on('error', (e) => this.#shutdown(new QmpClosedError(`QMP connection failed: ${e.message}`)));
-    sock.on('close', () => this.#shutdown(new QmpClosedError('QMP connection closed by QEMU')));
+    sock.on('error', (e) => this.#shutdown(new QemuError('ERR_QMP_CLOSED', `QMP connection failed: ${e.message}`, { cause: e })));
+    sock.on('close', () => this.#shutdown(new QemuError('ERR_QMP_CLOSED', 'QMP connection closed by QEMU')));
+    // connect() paused the socket after the greeting; bytes behind it were kept.
+    sock.resume();
   }
 
   /**
    * Connect to a QMP socket, read the greeting and negotiate capabilities.
-   * Rejects with QmpTimeoutError if no greeting arrives (typically: another
-   * client holds the socket), or with the socket error (ENOENT, ECONNREFUSED:
-   * QEMU is not (yet) listening).
+   * Rejects with ERR_QMP_TIMEOUT if no greeting arrives (typically: another
+   * client holds the socket), ERR_QMP_PROTOCOL for a greeting that is not
+   * QMP, or with the socket error itself (ENOENT, ECONNREFUSED: QEMU is not
+   * (yet) listening).
    */
-  static connect(path: string, opts: QmpConnectOptions = {}): Promise<QmpClient> {
+  static async connect(path: string, opts: QmpConnectOptions = {}): Promise<QmpClient> {
+    checkMsOption('QMP connect timeoutMs', opts.timeoutMs);
+    checkMsOption('QMP commandTimeoutMs', opts.commandTimeoutMs);
+    if (opts.maxLineBytes !== undefined && !(Number.isInteger(opts.maxLineBytes) && opts.maxLineBytes > 0)) {
+      throw new ConfigError(`QMP maxLineBytes must be a positive integer, not ${opts.maxLineBytes}`);
+    }
     const clock = opts.clock ?? systemClock;
     const timeoutMs = opts.timeoutMs ?? 10_000;
     const full = {
@@ -149,59 +126,47 @@ export class QmpClient extends EventEmitter {
       commandTimeoutMs: opts.commandTimeoutMs ?? 30_000,
       maxLineBytes: opts.maxLineBytes ?? 16 << 20,
     };
-    return new Promise<QmpClient>((resolve, reject) => {
-      const sock = net.createConnection({ path });
-      let buf = '';
-      let settled = false;
-      const fail = (e: Error): void => {
-        if (settled) return;
-        settled = true;
-        timer.cancel();
-        sock.destroy();
-        reject(e);
-      };
-      const timer = clock.setTimeout(
-        () => fail(new QmpTimeoutError(`no QMP greeting on ${path} within ${timeoutMs} ms (is another client connected?)`)),
-        timeoutMs,
+    const sock = net.createConnection({ path });
+    sock.setEncoding('utf8');
+    let buf = '';
+    try {
+      await waitFor<[string]>(
+        sock,
+        'data',
+        (s) => {
+          buf += s;
+          if (buf.length > full.maxLineBytes) throw new QemuError('ERR_QMP_PROTOCOL', 'QMP greeting too long');
+          if (!buf.includes('\n')) return false;
+          // Hold what follows the greeting until the client's reader is attached.
+          sock.pause();
+          return true;
+        },
+        { clock, timeoutMs, failOn: ['error', 'close'], what: `the QMP greeting on ${path}` },
       );
-      const onData = (s: string): void => {
-        buf += s;
-        if (buf.length > full.maxLineBytes) return fail(new QmpProtocolError('QMP greeting too long'));
-        const nl = buf.indexOf('\n');
-        if (nl < 0) return;
-        const line = buf.slice(0, nl);
-        const rest = buf.slice(nl + 1);
-        let greeting: QmpGreeting;
-        try {
-          greeting = parseGreeting(line);
-        } catch (e) {
-          return fail(e as Error);
-        }
-        sock.off('data', onData);
-        sock.off('error', fail);
-        sock.off('close', onClose);
-        const client = new QmpClient(sock, greeting, '', full);
-        settled = true;
-        // Negotiation is a command like any other; its timeout is the connect timeout's remainder.
-        client
-          .execute('qmp_capabilities', undefined, { timeoutMs })
-          .then(() => {
-            timer.cancel();
-            resolve(client);
-          })
-          .catch((e: Error) => {
-            timer.cancel();
-            client.close();
-            reject(e);
-          });
-        if (rest) client.#onData(rest);
-      };
-      const onClose = (): void => fail(new QmpClosedError(`QMP socket ${path} closed before the greeting`));
-      sock.setEncoding('utf8');
-      sock.on('data', onData);
-      sock.on('error', fail);
-      sock.on('close', onClose);
-    });
+    } catch (e) {
+      sock.destroy();
+      throw greetingFailure(e, path, timeoutMs);
+    }
+    const nl = buf.indexOf('\n');
+    let greeting: QmpGreeting;
+    try {
+      greeting = parseGreeting(buf.slice(0, nl));
+    } catch (e) {
+      sock.destroy();
+      throw e;
+    }
+    const client = new QmpClient(sock, greeting, full);
+    // Negotiation is a command like any other, with the connect timeout.
+    const negotiated = client.execute('qmp_capabilities', undefined, { timeoutMs });
+    const rest = buf.slice(nl + 1);
+    if (rest) client.#onData(rest);
+    try {
+      await negotiated;
+    } catch (e) {
+      client.close();
+      throw e;
+    }
+    return client;
   }
 
   get closed(): boolean {
@@ -213,35 +178,43 @@ export class QmpClient extends EventEmitter {
   }
 
   /**
-   * Run a command; resolves with its `return` value. Rejects with
-   * QmpCommandError (QEMU refused it), QmpTimeoutError, or QmpClosedError.
+   * Run a command; resolves with its `return` value. Rejects with QemuError
+   * ERR_QMP_COMMAND (QEMU refused it), ERR_QMP_TIMEOUT or ERR_QMP_CLOSED.
    */
-  execute<T = unknown>(command: string, args?: Record<string, unknown>, opts: { timeoutMs?: number } = {}): Promise<T> {
-    if (this.#closed) return Promise.reject(new QmpClosedError(`QMP ${command}: connection already closed`));
+  async execute<T = unknown>(command: string, args?: Record<string, unknown>, opts: { timeoutMs?: number } = {}): Promise<T> {
+    if (this.#closed) throw new QemuError('ERR_QMP_CLOSED', `QMP ${command}: connection already closed`);
     const id = this.#nextId++;
     this.#stats.commands++;
     const msg: Record<string, unknown> = { execute: command, id };
     if (args !== undefined) msg.arguments = args;
-    return new Promise<T>((resolve, reject) => {
-      const timeoutMs = opts.timeoutMs ?? this.#commandTimeoutMs;
-      const p: Pending = {
-        command,
-        resolve: resolve as (v: unknown) => void,
-        reject,
-        timer: undefined,
-      };
-      if (timeoutMs > 0) {
-        p.timer = this.#clock.setTimeout(() => {
-          // The reply may still come; it is then dropped as an unknown id.
-          if (this.#pending.delete(id)) reject(new QmpTimeoutError(`QMP ${command}: no reply within ${timeoutMs} ms`));
-        }, timeoutMs);
-      }
-      this.#pending.set(id, p);
-      this.#sock.write(`${JSON.stringify(msg)}\n`);
+    const timeoutMs = opts.timeoutMs ?? this.#commandTimeoutMs;
+    const replied = waitFor<[Reply]>(this.#replies, String(id), undefined, {
+      clock: this.#clock,
+      ...(timeoutMs > 0 ? { timeoutMs } : {}),
+      failOn: ['closed'],
+      what: `the reply to QMP ${command}`,
     });
+    this.#pending.set(id, command);
+    this.#sock.write(`${JSON.stringify(msg)}\n`);
+    let reply: Reply;
+    try {
+      [reply] = await replied;
+    } catch (e) {
+      // A reply that still comes is then dropped as an unknown id.
+      this.#pending.delete(id);
+      throw commandFailure(command, e, timeoutMs);
+    }
+    if ('error' in reply) {
+      const err = (typeof reply.error === 'object' && reply.error !== null ? reply.error : {}) as Record<string, unknown>;
+      /** QEMU's error class: GenericError, CommandNotFound, DeviceNotFound, ... */
+      const errorClass = typeof err.class === 'string' ? err.class : 'UnknownError';
+      const desc = typeof err.desc === 'string' ? err.desc : JSON.stringify(reply.error);
+      throw new QemuError('ERR_QMP_COMMAND', `QMP ${command}: ${errorClass}: ${desc}`, { details: { command, errorClass, desc } });
+    }
+    return reply.return as T;
   }
 
-  /** Close the connection; pending commands reject with QmpClosedError. */
+  /** Close the connection; pending commands reject with ERR_QMP_CLOSED. */
   close(): void {
     this.#shutdown(undefined);
   }
@@ -259,13 +232,13 @@ export class QmpClient extends EventEmitter {
     }
     if (this.#buf.length > this.#maxLine) {
       this.#protocolError(`QMP line longer than ${this.#maxLine} bytes; closing`);
-      this.#shutdown(new QmpProtocolError('QMP peer sent an over-long line'));
+      this.#shutdown(new QemuError('ERR_QMP_PROTOCOL', 'QMP peer sent an over-long line'));
     }
   }
 
   #protocolError(message: string): void {
     this.#stats.protocolErrors++;
-    if (this.listenerCount('protocol-error') > 0) this.emit('protocol-error', new QmpProtocolError(message));
+    if (this.listenerCount('protocol-error') > 0) this.emit('protocol-error', new QemuError('ERR_QMP_PROTOCOL', message));
   }
 
   #onLine(line: string): void {
@@ -292,25 +265,11 @@ export class QmpClient extends EventEmitter {
     }
     if ('return' in m || 'error' in m) {
       const id = m.id;
-      const p = typeof id === 'number' ? this.#pending.get(id) : undefined;
-      if (!p) {
+      if (typeof id !== 'number' || !this.#pending.delete(id)) {
         this.#protocolError(`QMP reply with unknown id ${JSON.stringify(id)}`);
         return;
       }
-      this.#pending.delete(id as number);
-      p.timer?.cancel();
-      if ('error' in m) {
-        const err = (typeof m.error === 'object' && m.error !== null ? m.error : {}) as Record<string, unknown>;
-        p.reject(
-          new QmpCommandError(
-            p.command,
-            typeof err.class === 'string' ? err.class : 'UnknownError',
-            typeof err.desc === 'string' ? err.desc : JSON.stringify(m.error),
-          ),
-        );
-      } else {
-        p.resolve(m.return);
-      }
+      this.#replies.emit(String(id), m);
       return;
     }
     if ('QMP' in m) {
@@ -324,14 +283,33 @@ export class QmpClient extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     this.#sock.destroy();
-    const err = why ?? new QmpClosedError();
-    for (const p of this.#pending.values()) {
-      p.timer?.cancel();
-      p.reject(new QmpClosedError(`QMP ${p.command}: ${err.message}`));
-    }
     this.#pending.clear();
+    this.#replies.emit('closed', why ?? new QemuError('ERR_QMP_CLOSED', 'QMP connection closed'));
     this.emit('close', why);
   }
+}
+
+/** What a failed greeting wait means: a timeout, a socket error (kept as is), or an early close. */
+function greetingFailure(e: unknown, path: string, timeoutMs: number): unknown {
+  if (isCodedError(e, 'ERR_WAIT_TIMEOUT')) {
+    return new QemuError('ERR_QMP_TIMEOUT', `no QMP greeting on ${path} within ${timeoutMs} ms (is another client connected?)`);
+  }
+  if (isCodedError(e, 'ERR_WAIT_FAILED')) {
+    const cause = (e as Error).cause;
+    if (cause instanceof Error) return cause;
+    return new QemuError('ERR_QMP_CLOSED', `QMP socket ${path} closed before the greeting`);
+  }
+  return e;
+}
+
+/** What a failed reply wait means for the caller of execute(). */
+function commandFailure(command: string, e: unknown, timeoutMs: number): unknown {
+  if (isCodedError(e, 'ERR_WAIT_TIMEOUT')) return new QemuError('ERR_QMP_TIMEOUT', `QMP ${command}: no reply within ${timeoutMs} ms`);
+  if (isCodedError(e, 'ERR_WAIT_FAILED')) {
+    const why = (e as Error).cause as Error;
+    return new QemuError('ERR_QMP_CLOSED', `QMP ${command}: ${why.message}`, { cause: why });
+  }
+  return e;
 }
 
 function parseGreeting(line: string): QmpGreeting {
@@ -339,12 +317,12 @@ function parseGreeting(line: string): QmpGreeting {
   try {
     g = JSON.parse(line);
   } catch {
-    throw new QmpProtocolError(`not a QMP greeting (malformed JSON): ${line.slice(0, 200)}`);
+    throw new QemuError('ERR_QMP_PROTOCOL', `not a QMP greeting (malformed JSON): ${line.slice(0, 200)}`);
   }
   const qmp = (g as { QMP?: { version?: { qemu?: Record<string, unknown>; package?: unknown }; capabilities?: unknown } })?.QMP;
   const v = qmp?.version?.qemu;
   if (!qmp || typeof v?.major !== 'number' || typeof v.minor !== 'number') {
-    throw new QmpProtocolError(`not a QMP greeting: ${line.slice(0, 200)}`);
+    throw new QemuError('ERR_QMP_PROTOCOL', `not a QMP greeting: ${line.slice(0, 200)}`);
   }
   return {
     version: {

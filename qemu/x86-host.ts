@@ -4,6 +4,7 @@
  * for this instance's runtime directory, and a HostPower that starts it.
  */
 import path from 'node:path';
+import { ConfigError } from '../lib/errors.js';
 import type { ByteLink } from '../transport/byte-link.js';
 import { cacheRoot } from '../images/cache.js';
 import { ensureX86HostImage } from '../images/x86-host-image.js';
@@ -36,7 +37,7 @@ export interface X86HostConfig {
 export function accelPreferenceFromEnv(env: NodeJS.ProcessEnv = process.env): AccelPreference | undefined {
   const v = env.BMCEMU_ACCEL?.toLowerCase();
   if (v === 'tcg' || v === 'kvm' || v === 'auto') return v;
-  if (v) throw new RangeError(`BMCEMU_ACCEL must be tcg, kvm or auto, not "${env.BMCEMU_ACCEL}"`);
+  if (v) throw new ConfigError(`BMCEMU_ACCEL must be tcg, kvm or auto, not "${env.BMCEMU_ACCEL}"`);
   return undefined;
 }
 

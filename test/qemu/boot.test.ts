@@ -13,8 +13,9 @@ import t from 'tap';
 import { Ast2500Soc } from '../../hw-models/ast2500-soc.js';
 import { MILESTONES } from '../../images/guest-init.js';
 import { whichSync } from '../../qemu/accel.js';
-import { qemuMissingMessage, type HostEvent, type HostStateChange } from '../../qemu/host-power.js';
+import type { HostEvent, HostStateChange } from '../../qemu/host-power.js';
 import { X86_QEMU_BINARY } from '../../qemu/machines.js';
+import { qemuMissingMessage } from '../../qemu/qemu-binary.js';
 import { createX86Host } from '../../qemu/x86-host.js';
 import { pidAlive, shortTempDir } from './helpers/util.js';
 

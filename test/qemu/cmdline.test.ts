@@ -16,12 +16,11 @@ import {
   chardevArg,
   escapeOptValue,
   parseQemuVersion,
-  QemuCmdlineError,
   shellQuote,
   type MachineSpec,
 } from '../../qemu/cmdline.js';
-import { qemuMissingMessage } from '../../qemu/host-power.js';
 import { hostPaths, x86GuestCmdline, x86HostMachine, X86_QEMU_BINARY } from '../../qemu/machines.js';
+import { qemuMissingMessage } from '../../qemu/qemu-binary.js';
 import { QmpClient } from '../../qemu/qmp.js';
 import { shortTempDir, until } from './helpers/util.js';
 
@@ -110,7 +109,7 @@ t.test('every path of an instance is inside its runtime directory', async (t) =>
 t.test('QEMU versions and the reconnect spelling', async (t) => {
   t.same(parseQemuVersion('QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright'), V7_2);
   t.same(parseQemuVersion('QEMU emulator version 9.2.0'), { major: 9, minor: 2, micro: 0 });
-  t.throws(() => parseQemuVersion('qemu: unknown'));
+  t.throws(() => parseQemuVersion('qemu: unknown'), { code: 'ERR_QEMU_VERSION' });
   const c = { id: 'x', path: '/s', qemuRole: 'client' as const };
   t.equal(chardevArg(c, { major: 9, minor: 1, micro: 0 }), 'socket,id=x,path=/s,reconnect=1');
   t.equal(chardevArg(c, { major: 9, minor: 2, micro: 0 }), 'socket,id=x,path=/s,reconnect-ms=1000');
@@ -125,11 +124,11 @@ t.test('commas in paths are escaped; over-long socket paths and bad ids are refu
   t.ok(argv.includes('memory-backend-file,id=lpcfw,share=on,mem-path=/tmp/a,,b/lpc-fw-window,size=1048576'));
   t.ok(argv.includes('bmcemu-host-a,,b,debug-threads=on'));
   const long = x86HostMachine({ runtimeDir: `/tmp/${'d'.repeat(100)}`, image: IMAGE, accel: 'tcg' });
-  t.throws(() => buildQemuArgv(long, V7_2), { name: 'QemuCmdlineError', message: /107-byte limit/ });
+  t.throws(() => buildQemuArgv(long, V7_2), { name: 'QemuError', code: 'ERR_QEMU_CMDLINE', message: /107-byte limit/ });
   const bad: MachineSpec = { ...spec, chardevs: [...spec.chardevs, { id: '1bad', path: '/x', qemuRole: 'client' }] };
-  t.throws(() => buildQemuArgv(bad, V7_2), QemuCmdlineError);
+  t.throws(() => buildQemuArgv(bad, V7_2), { code: 'ERR_QEMU_CMDLINE', message: /invalid QEMU id "1bad"/ });
   const dup: MachineSpec = { ...spec, chardevs: [...spec.chardevs, spec.chardevs[1]!] };
-  t.throws(() => buildQemuArgv(dup, V7_2), { message: /duplicate chardev/ });
+  t.throws(() => buildQemuArgv(dup, V7_2), { code: 'ERR_QEMU_CMDLINE', message: /duplicate chardev/ });
   const qmpClient: MachineSpec = { ...spec, chardevs: spec.chardevs.map((c) => (c.id === 'qmp' ? { ...c, qemuRole: 'client' as const } : c)) };
   t.throws(() => buildQemuArgv(qmpClient, V7_2), { message: /QMP chardev must be a server/ });
   const dangling: MachineSpec = { ...spec, serials: ['nope'] };

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { ManualClock } from '../../lib/clock.js';
-import { ConsoleAbortedError, ConsoleLog, ConsoleTimeoutError, lineMatcher } from '../../qemu/console-log.js';
+import { ConsoleLog, lineMatcher } from '../../qemu/console-log.js';
+import { isQemuError } from '../../qemu/errors.js';
 
 const feed = (log: ConsoleLog, s: string): void => log.feed(Buffer.from(s, 'utf8'));
 
@@ -63,7 +64,8 @@ t.test('partial lines (prompts) match only when asked', async (t) => {
   t.equal((await prompt).text, '/ # ');
   t.equal(log.waiting, 1, 'the whole-line waiter still waits');
   log.abortWaiters('test over');
-  await t.rejects(line, ConsoleAbortedError);
+  await t.rejects(line, { code: 'ERR_CONSOLE_ABORTED', message: 'console: stopped waiting for /# $/: test over' });
+  t.equal(log.waiting, 0, 'aborted waits are gone');
   t.equal((await log.waitForLine('/ #', { partial: true })).text, '/ # ', 'a current partial line matches at once');
 });
 
@@ -76,8 +78,10 @@ t.test('timeouts run on the injected clock and report the last lines', async (t)
   t.equal(log.waiting, 1);
   clock.advance(1);
   const err = await p.catch((e: unknown) => e);
-  t.ok(err instanceof ConsoleTimeoutError);
+  t.ok(isQemuError(err, 'ERR_CONSOLE_TIMEOUT'));
   t.match((err as Error).message, /within 5000 ms[\s\S]*Kernel panic/);
+  t.match(err, { details: { pattern: '"bmcemu-guest: modules loaded"', timeoutMs: 5000, tail: ['Linux version 6.1', 'Kernel panic - not syncing'] } });
+  t.equal(log.waiting, 0);
   t.equal(clock.pending, 0, 'no timer left');
 });
 
@@ -96,4 +100,29 @@ t.test('bounded: old lines and bytes are dropped, long lines are split', async (
     ['d', 'abcd', 'efgh'],
   );
   t.equal(log.partial, 'ij');
+});
+
+t.test('many waits at once: no listener-leak warning, each settles once', async (t) => {
+  const log = new ConsoleLog();
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): number => warnings.push(w);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const waits = Array.from({ length: 50 }, (_, i) => log.waitForLine(`line ${i}`, { timeoutMs: 0 }));
+  t.equal(log.waiting, 50);
+  feed(log, Array.from({ length: 50 }, (_, i) => `line ${i}\n`).join(''));
+  const got = await Promise.all(waits);
+  t.same(
+    got.map((l) => l.seq),
+    Array.from({ length: 50 }, (_, i) => i + 1),
+  );
+  t.equal(log.waiting, 0);
+  await new Promise((r) => setImmediate(r));
+  t.same(warnings, []);
+});
+
+t.test('impossible sizes are a ConfigError', async (t) => {
+  t.throws(() => new ConsoleLog({ maxLines: 0 }), { code: 'ERR_BAD_CONFIG', message: /maxLines/ });
+  t.throws(() => new ConsoleLog({ maxBytes: 1.5 }), { code: 'ERR_BAD_CONFIG' });
+  t.throws(() => new ConsoleLog({ maxLineLength: -1 }), { code: 'ERR_BAD_CONFIG' });
 });

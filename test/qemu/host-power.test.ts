@@ -3,14 +3,14 @@
  * QEMU (test/qemu/helpers/fake-qemu.mjs) that speaks QMP and "boots" in
  * milliseconds. The real QEMU is exercised in boot.test.ts.
  */
-import { fork } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { HostPower, HostPowerError, type HostEvent, type HostStateChange } from '../../qemu/host-power.js';
+import { ManualClock } from '../../lib/clock.js';
+import { isQemuError } from '../../qemu/errors.js';
+import { HostPower, type HostEvent, type HostStateChange } from '../../qemu/host-power.js';
 import { x86HostMachine, QMP_SOCKET } from '../../qemu/machines.js';
-import { fakeMachine, HELPERS, pidAlive, shortTempDir, until } from './helpers/util.js';
+import { fakeMachine, pidAlive, shortTempDir } from './helpers/util.js';
 
 function track(power: HostPower): { states: string[]; events: HostEvent[] } {
   const states: string[] = [];
@@ -89,7 +89,7 @@ t.test('kill -9 of QEMU is a crash; power on works again', async (t) => {
   await power.waitForState('crashed', 5000);
   t.match(power.snapshot(), { state: 'crashed', lastExit: { signal: 'SIGKILL', expected: false } });
   t.match(power.snapshot().lastError, /unexpectedly.*SIGKILL/);
-  await t.rejects(waiting, { name: 'ConsoleAbortedError' }, 'waiters are released when the host dies');
+  await t.rejects(waiting, { code: 'ERR_CONSOLE_ABORTED', message: /host crashed/ }, 'waiters are released when the host dies');
   t.ok(fs.existsSync(path.join(dir, QMP_SOCKET)), 'the killed QEMU left its QMP socket behind');
 
   await power.powerOn();
@@ -105,7 +105,9 @@ t.test('a QEMU that fails to start: off, with its error', async (t) => {
   t.teardown(() => power.close());
   process.env.FAKE_QEMU_FAIL_START = '1';
   t.teardown(() => delete process.env.FAKE_QEMU_FAIL_START);
-  await t.rejects(power.powerOn(), { code: 'ERR_HOST_START_FAILED', message: /fake start failure/ });
+  const err = await power.powerOn().catch((e: unknown) => e);
+  t.match(err, { name: 'QemuError', code: 'ERR_HOST_START_FAILED', message: /^powering on the host failed: QEMU exited during start-up[\s\S]*fake start failure/ });
+  t.ok(isQemuError((err as Error).cause, 'ERR_QEMU_EXITED'), 'the cause is kept');
   t.equal(power.state, 'off');
   t.match(power.snapshot().lastError, /exited during start-up/);
   delete process.env.FAKE_QEMU_FAIL_START;
@@ -126,7 +128,7 @@ t.test('a missing QEMU binary says how to install it', async (t) => {
   });
   t.teardown(() => power.close());
   const err = await power.powerOn().catch((e: unknown) => e);
-  t.ok(err instanceof HostPowerError);
+  t.ok(isQemuError(err, 'ERR_QEMU_MISSING'));
   t.match(err, { code: 'ERR_QEMU_MISSING', message: /install-system-deps\.sh.*apt-get install/ });
   t.equal(power.state, 'off');
 });
@@ -157,17 +159,31 @@ t.test('power cycle and STOP/RESUME', async (t) => {
   t.equal(power.boots, 3);
 });
 
-t.test('QEMU dies with bmcemu, even on kill -9 (parent-death signal)', async (t) => {
+t.test('waitForState: at once, or ERR_HOST_STATE_TIMEOUT on the injected clock', async (t) => {
   const dir = shortTempDir(t);
-  const child = fork(path.join(HELPERS, 'power-child.ts'), [dir], {
-    execArgv: process.execArgv,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const clock = new ManualClock();
+  const power = new HostPower({ machine: () => fakeMachine(dir), clock });
+  t.teardown(() => power.close());
+  t.equal(await power.waitForState(['off', 'crashed']), 'off');
+  const waiting = power.waitForState('running', 1000);
+  clock.advance(999);
+  clock.advance(1);
+  await t.rejects(waiting, {
+    code: 'ERR_HOST_STATE_TIMEOUT',
+    message: 'host did not reach running within 1000 ms (state off)',
+    details: { want: ['running'], state: 'off', timeoutMs: 1000 },
   });
-  t.teardown(() => child.kill('SIGKILL'));
-  const [msg] = (await once(child, 'message')) as [{ pid: number }];
-  t.ok(pidAlive(msg.pid), 'QEMU runs under the child bmcemu');
-  child.kill('SIGKILL');
-  await once(child, 'exit');
-  await until(() => !pidAlive(msg.pid), 'QEMU to die with its parent', 5000);
-  t.pass('QEMU is gone');
+  t.equal(clock.pending, 0, 'no timer left');
+});
+
+t.test('a closed manager refuses to power on; impossible options are a ConfigError', async (t) => {
+  const dir = shortTempDir(t);
+  const power = new HostPower({ machine: () => fakeMachine(dir) });
+  t.equal(power.consoleWrite('x'), false, 'no console before the first power-on');
+  await power.close();
+  await t.rejects(power.powerOn(), { code: 'ERR_HOST_CLOSED' });
+  t.equal(power.state, 'off');
+  t.throws(() => new HostPower({ machine: () => fakeMachine(dir), quitTimeoutMs: -1 }), { name: 'ConfigError', code: 'ERR_BAD_CONFIG', message: /quitTimeoutMs/ });
+  t.throws(() => new HostPower({ machine: () => fakeMachine(dir), startTimeoutMs: Number.NaN }), { code: 'ERR_BAD_CONFIG' });
+  t.throws(() => new HostPower({} as never), { code: 'ERR_BAD_CONFIG', message: /machine\(\)/ });
 });

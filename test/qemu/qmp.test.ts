@@ -7,14 +7,8 @@ import net from 'node:net';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { ManualClock } from '../../lib/clock.js';
-import {
-  QmpClient,
-  QmpClosedError,
-  QmpCommandError,
-  QmpProtocolError,
-  QmpTimeoutError,
-  type QmpEvent,
-} from '../../qemu/qmp.js';
+import { isQemuError, type QemuError } from '../../qemu/errors.js';
+import { QmpClient, type QmpEvent } from '../../qemu/qmp.js';
 import { shortTempDir, until } from './helpers/util.js';
 
 const GREETING = '{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "Debian 1:7.2+dfsg-7"}, "capabilities": ["oob"]}}\r\n';
@@ -122,7 +116,7 @@ t.test('replies are matched by id, not by order; events are emitted in between',
   t.same(events, [{ event: 'RESET', data: { guest: false, reason: 'host-qmp-system-reset' }, timestamp: 1700000000.25 }]);
 });
 
-t.test('an error reply rejects with QmpCommandError carrying class and desc', async (t) => {
+t.test('an error reply rejects with ERR_QMP_COMMAND carrying class and desc', async (t) => {
   const fake = await fakeServer(t, {
     onCommand: (m) =>
       m.execute === 'qmp_capabilities'
@@ -132,8 +126,11 @@ t.test('an error reply rejects with QmpCommandError carrying class and desc', as
   const qmp = await QmpClient.connect(fake.path);
   t.teardown(() => qmp.close());
   const err = await qmp.execute('nope').catch((e: unknown) => e);
-  t.ok(err instanceof QmpCommandError);
-  t.match(err, { command: 'nope', errorClass: 'CommandNotFound', desc: 'The command nope has not been found' });
+  t.ok(isQemuError(err, 'ERR_QMP_COMMAND'));
+  t.match(err, {
+    message: 'QMP nope: CommandNotFound: The command nope has not been found',
+    details: { command: 'nope', errorClass: 'CommandNotFound', desc: 'The command nope has not been found' },
+  });
   t.equal(qmp.closed, false, 'a command error does not close the connection');
 });
 
@@ -159,13 +156,13 @@ t.test('hostile peer: malformed JSON, wrong shapes and unknown ids are reported,
   });
   const qmp = await QmpClient.connect(fake.path);
   t.teardown(() => qmp.close());
-  const problems: QmpProtocolError[] = [];
+  const problems: QemuError[] = [];
   const events: QmpEvent[] = [];
-  qmp.on('protocol-error', (e: QmpProtocolError) => problems.push(e));
+  qmp.on('protocol-error', (e: QemuError) => problems.push(e));
   qmp.on('event', (e: QmpEvent) => events.push(e));
   t.equal(await qmp.execute('x'), 'fine', 'the real reply still arrives');
   t.equal(problems.length, 9, 'each bad line reported');
-  t.ok(problems.every((p) => p instanceof QmpProtocolError));
+  t.ok(problems.every((p) => isQemuError(p, 'ERR_QMP_PROTOCOL')));
   t.match(problems[0]!.message, /malformed JSON/);
   t.same(events, [{ event: 'X', data: {}, timestamp: 0 }]);
   t.equal(qmp.stats().protocolErrors, 9);
@@ -179,10 +176,11 @@ t.test('an over-long line closes the connection; pending commands fail as closed
   const qmp = await QmpClient.connect(fake.path, { maxLineBytes: 1024 });
   const closed = new Promise<unknown>((r) => qmp.once('close', r));
   const err = await qmp.execute('big').catch((e: unknown) => e);
-  t.ok(err instanceof QmpClosedError, 'rejected as closed');
-  t.ok((await closed) instanceof QmpProtocolError, 'close reason is the protocol error');
+  t.ok(isQemuError(err, 'ERR_QMP_CLOSED'), 'rejected as closed');
+  t.match(err, { message: /^QMP big: QMP peer sent an over-long line/ });
+  t.ok(isQemuError(await closed, 'ERR_QMP_PROTOCOL'), 'close reason is the protocol error');
   t.equal(qmp.closed, true);
-  await t.rejects(qmp.execute('after'), QmpClosedError, 'no commands after close');
+  await t.rejects(qmp.execute('after'), { code: 'ERR_QMP_CLOSED' }, 'no commands after close');
 });
 
 t.test('QEMU exiting mid-command: pending commands reject, close is emitted once, nothing throws', async (t) => {
@@ -194,8 +192,8 @@ t.test('QEMU exiting mid-command: pending commands reject, close is emitted once
   const p2 = qmp.execute('query-status');
   await until(() => fake.received.length === 3, 'commands at the server');
   fake.sock().destroy();
-  await t.rejects(p1, QmpClosedError);
-  await t.rejects(p2, QmpClosedError);
+  await t.rejects(p1, { code: 'ERR_QMP_CLOSED', message: /^QMP quit: QMP connection closed by QEMU/ });
+  await t.rejects(p2, { code: 'ERR_QMP_CLOSED' });
   qmp.close();
   t.equal(closes, 1);
 });
@@ -209,14 +207,15 @@ t.test('no greeting (another client holds the socket) times out on the injected 
   await new Promise((r) => setTimeout(r, 5));
   clock.advance(1);
   const err = await p.catch((e: unknown) => e);
-  t.ok(err instanceof QmpTimeoutError);
+  t.ok(isQemuError(err, 'ERR_QMP_TIMEOUT'));
   t.match(err, { message: /no QMP greeting.*another client/ });
+  t.equal(clock.pending, 0, 'no timer left');
 });
 
 t.test('a bad greeting is refused', async (t) => {
   for (const greeting of ['hello\r\n', '{"return": {}}\r\n', '{"QMP": {"version": {}}}\r\n']) {
     const fake = await fakeServer(t, { greeting });
-    await t.rejects(QmpClient.connect(fake.path, { timeoutMs: 2000 }), QmpProtocolError, JSON.stringify(greeting));
+    await t.rejects(QmpClient.connect(fake.path, { timeoutMs: 2000 }), { code: 'ERR_QMP_PROTOCOL' }, JSON.stringify(greeting));
   }
 });
 
@@ -237,7 +236,7 @@ t.test('command timeout on the injected clock; a late reply is dropped as an unk
   const p = qmp.execute('slow');
   await until(() => held !== undefined, 'command at the server');
   clock.advance(1000);
-  await t.rejects(p, QmpTimeoutError);
+  await t.rejects(p, { code: 'ERR_QMP_TIMEOUT', message: 'QMP slow: no reply within 1000 ms' });
   fake.send(ret(held!.id, 'late'));
   await until(() => problems.length === 1, 'late reply reported');
   t.match(problems[0]!.message, /unknown id/);
@@ -246,4 +245,35 @@ t.test('command timeout on the injected clock; a late reply is dropped as an unk
 t.test('connecting to a missing socket fails with the socket error', async (t) => {
   const dir = shortTempDir(t);
   await t.rejects(QmpClient.connect(path.join(dir, 'nope.sock')), { code: 'ENOENT' });
+});
+
+t.test('bytes behind the greeting in the same write are not lost', async (t) => {
+  const event = '{"event": "RESUME", "data": {}, "timestamp": {"seconds": 1, "microseconds": 0}}\r\n';
+  const fake = await fakeServer(t, { greeting: GREETING + event });
+  const events: QmpEvent[] = [];
+  const qmp = await QmpClient.connect(fake.path);
+  t.teardown(() => qmp.close());
+  qmp.on('event', (e: QmpEvent) => events.push(e));
+  // The event was parsed while connect() ran, before this listener: it counts in the stats.
+  t.match(qmp.stats(), { events: 1, protocolErrors: 0 });
+  t.same(await qmp.execute('x'), {}, 'the connection works after it');
+});
+
+t.test('a peer that hangs up before the greeting, or sends an endless one, is refused', async (t) => {
+  const hangUp = await fakeServer(t, { greeting: null });
+  const p = QmpClient.connect(hangUp.path, { timeoutMs: 2000 });
+  await until(() => hangUp.connections === 1, 'connection');
+  hangUp.sock().destroy();
+  await t.rejects(p, { code: 'ERR_QMP_CLOSED', message: /closed before the greeting/ });
+  const endless = await fakeServer(t, { greeting: 'x'.repeat(3000) });
+  await t.rejects(QmpClient.connect(endless.path, { maxLineBytes: 1024, timeoutMs: 2000 }), {
+    code: 'ERR_QMP_PROTOCOL',
+    message: /greeting too long/,
+  });
+});
+
+t.test('impossible options are a ConfigError', async (t) => {
+  await t.rejects(QmpClient.connect('/nonexistent', { timeoutMs: -1 }), { code: 'ERR_BAD_CONFIG', name: 'ConfigError' });
+  await t.rejects(QmpClient.connect('/nonexistent', { commandTimeoutMs: Number.NaN }), { code: 'ERR_BAD_CONFIG' });
+  await t.rejects(QmpClient.connect('/nonexistent', { maxLineBytes: 0 }), { code: 'ERR_BAD_CONFIG' });
 });

@@ -6,6 +6,7 @@
 //
 // Env: FAKE_QEMU_IGNORE_POWERDOWN=1  the guest ignores the power button
 //      FAKE_QEMU_FAIL_START=1        exit 1 with an error before QMP is up
+//      FAKE_QEMU_IGNORE_QUIT=1       answer `quit` but keep running (a wedged QEMU)
 import fs from 'node:fs';
 import net from 'node:net';
 
@@ -132,6 +133,7 @@ function handle(msg) {
       return;
     case 'quit':
       reply({});
+      if (process.env.FAKE_QEMU_IGNORE_QUIT === '1') return;
       event('SHUTDOWN', { guest: false, reason: 'host-qmp-quit' });
       exitSoon(0);
       return;

@@ -8,6 +8,7 @@ import type { MachineSpec } from '../../../qemu/cmdline.js';
 
 export const HELPERS = path.dirname(fileURLToPath(import.meta.url));
 export const FAKE_QEMU = path.join(HELPERS, 'fake-qemu.mjs');
+export const FAKE_PROBE = path.join(HELPERS, 'fake-probe.mjs');
 
 /** A fresh temp dir with a short path (UNIX socket paths are limited to 107 bytes). */
 export function shortTempDir(t: { teardown(fn: () => void): void }, prefix = 'bq-'): string {
