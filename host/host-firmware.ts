@@ -114,7 +114,7 @@ export class HostFirmware extends EventEmitter {
    * (whenLinkUp()). Rejects if stopped first.
    */
   async start(): Promise<void> {
-    if (this.#started) throw new Error('HostFirmware: start() called twice');
+    if (this.#started || this.#stopped) throw new Error(`HostFirmware: start() after ${this.#stopped ? 'stop()' : 'start()'}`);
     this.#started = true;
     this.#echoResponder = startEchoResponder(this.stack);
     if (this.echoPolicy) {

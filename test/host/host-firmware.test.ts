@@ -84,6 +84,7 @@ t.test('a BMC that never answers: reported once per silence, on the clock; stop(
   fw.on('kcs-wire-silent', () => silent++);
   const started = fw.start();
   started.catch(() => {});
+  await t.rejects(fw.start(), /start\(\) after start\(\)/, 'one start');
   await runFor(clock, KCS_SILENCE_CHECK_MS - 100, 100);
   t.equal(silent, 0, 'not before the first check');
   await runFor(clock, 100, 100);
@@ -97,7 +98,10 @@ t.test('a BMC that never answers: reported once per silence, on the clock; stop(
   t.equal(silent, 1, 'no checks after stop()');
   await fw.stop();
   t.pass('stop() twice is harmless');
-  await t.rejects(fw.start(), /twice/);
+  await t.rejects(fw.start(), /start\(\) after stop\(\)/, 'no restart');
+  const unstarted = new HostFirmware({ kcs: memoryLinkPair().a, window, clock });
+  await unstarted.stop();
+  await t.rejects(unstarted.start(), /start\(\) after stop\(\)/, 'no start after stop');
 });
 
 t.test('readiness waits are bounded on the clock', async (t) => {

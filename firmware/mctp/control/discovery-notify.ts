@@ -14,6 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../../../lib/clock.js';
+import { ConfigError } from '../../../lib/errors.js';
 import type { MctpStack } from '../stack.js';
 import { Cmd } from './constants.js';
 import { ControlRequester } from './requester.js';
@@ -63,7 +64,7 @@ export class DiscoveryNotifier extends EventEmitter {
     this.#clock = opts.clock ?? stack.clock;
     this.ifname = opts.ifname;
     this.intervalMs = opts.intervalMs ?? DISCOVERY_NOTIFY_INTERVAL_MS;
-    if (!(this.intervalMs > 0)) throw new RangeError(`Discovery Notify interval must be positive, got ${this.intervalMs}`);
+    if (!(this.intervalMs > 0)) throw new ConfigError(`Discovery Notify interval must be positive, got ${this.intervalMs}`);
   }
 
   /** Still announcing. */

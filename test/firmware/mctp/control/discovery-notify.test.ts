@@ -127,5 +127,5 @@ t.test('the interface going away ends it; stop() before start() leaves it stoppe
   t.equal(other.end, 'stopped');
   t.equal(s.notes.length, 1, 'only the first notifier ever sent');
 
-  t.throws(() => new DiscoveryNotifier(s.host, { ifname: 'mctp0', intervalMs: 0 }), RangeError);
+  t.throws(() => new DiscoveryNotifier(s.host, { ifname: 'mctp0', intervalMs: 0 }), { code: 'ERR_BAD_CONFIG' });
 });
