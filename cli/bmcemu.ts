@@ -21,9 +21,9 @@ Each command takes --help. Instances: --instance NAME (default "default") or --r
 type Main = (argv: string[]) => Promise<number | void>;
 
 const COMMANDS: Record<string, () => Promise<Main>> = {
-  run: async () => (await import('./commands/run.js')).runMain,
-  'host-agent': async () => (await import('./commands/host-agent.js')).hostAgentMain,
-  'guest-agent': async () => (await import('./commands/guest-agent.js')).guestAgentMain,
+  run: async () => (await import('./commands/run.js')).main,
+  'host-agent': async () => (await import('./commands/host-agent.js')).main,
+  'guest-agent': async () => (await import('./commands/guest-agent.js')).main,
   status: async () => (await import('./commands/status.js')).main,
   power: async () => (await import('./commands/power.js')).main,
   wait: async () => (await import('./commands/wait.js')).main,

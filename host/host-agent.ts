@@ -22,9 +22,11 @@ import type { ChardevEndpoint } from '../transport/chardev-socket.js';
 import { MCTP_WINDOW_SIZE, WindowFile } from '../transport/window-file.js';
 import { AstlpcBinding } from '../firmware/mctp/astlpc/binding.js';
 import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
+import { waitUntil, type WaitOptions } from '../lib/wait.js';
 import { MctpStack } from '../firmware/mctp/stack.js';
 import { ControlResponder, ECHO_VDM } from '../firmware/mctp/control/responder.js';
 import { kcsWireAstlpcPort, windowAstlpcPort, type PositionalWindow } from './astlpc-ports.js';
+import { STACK_EVENT, stackEvents } from './stack-events.js';
 
 export const HOST_ASTLPC_IFNAME = 'mctplpc0';
 
@@ -59,6 +61,7 @@ export class HostAgent {
   readonly kcsClient: KcsWireClient;
   readonly staticEid: number | null;
   readonly bmcEid: number;
+  readonly clock: Clock;
   /** The endpoint-role control responder (Get/Set Endpoint ID, message types, UUID, ...). */
   readonly control: ControlResponder;
   #window: PositionalWindow | null = null;
@@ -71,6 +74,7 @@ export class HostAgent {
 
   constructor(opts: HostAgentOptions) {
     const clock = opts.clock ?? systemClock;
+    this.clock = clock;
     const windowSize = opts.windowSize ?? MCTP_WINDOW_SIZE;
     this.staticEid = opts.eid ?? null;
     this.bmcEid = opts.bmcEid ?? 8;
@@ -110,18 +114,15 @@ export class HostAgent {
     return this.stack.findInterface(HOST_ASTLPC_IFNAME)?.addrs[0] ?? this.staticEid;
   }
 
-  /** Resolves with our EID once we have one on the astlpc link (at once for a static EID). */
-  whenAssigned(): Promise<number> {
-    const now = this.stack.findInterface(HOST_ASTLPC_IFNAME)?.addrs[0];
-    if (now !== undefined) return Promise.resolve(now);
-    return new Promise((resolve) => {
-      const off = this.stack.onEvent((ev) => {
-        if (ev.kind === 'address-added' && ev.iface === HOST_ASTLPC_IFNAME) {
-          off();
-          resolve(ev.eid);
-        }
-      });
-    });
+  /**
+   * Resolves with our EID once we have one on the astlpc link (at once for a
+   * static EID). `opts` bounds the wait (timeout on this agent's clock unless
+   * another is given, abort signal); it rejects with a WaitError then.
+   */
+  async whenAssigned(opts: WaitOptions = {}): Promise<number> {
+    const eid = (): number | undefined => this.stack.findInterface(HOST_ASTLPC_IFNAME)?.addrs[0];
+    await waitUntil(stackEvents(this.stack), STACK_EVENT, () => eid() !== undefined, { clock: this.clock, what: `an EID on ${HOST_ASTLPC_IFNAME}`, ...opts });
+    return eid()!;
   }
 
   /**
@@ -147,17 +148,10 @@ export class HostAgent {
     iface.setUp(true);
   }
 
-  /** Resolves when the astlpc channel is active (carrier up on the MCTP interface). */
-  whenLinkUp(): Promise<void> {
-    if (this.stack.findInterface(HOST_ASTLPC_IFNAME)?.carrier) return Promise.resolve();
-    return new Promise((resolve) => {
-      const off = this.stack.onEvent((ev) => {
-        if (ev.kind === 'carrier' && ev.iface === HOST_ASTLPC_IFNAME && ev.up) {
-          off();
-          resolve();
-        }
-      });
-    });
+  /** Resolves when the astlpc channel is active (carrier up on the MCTP interface); `opts` as for whenAssigned(). */
+  whenLinkUp(opts: WaitOptions = {}): Promise<void> {
+    const up = (): boolean => this.stack.findInterface(HOST_ASTLPC_IFNAME)?.carrier ?? false;
+    return waitUntil(stackEvents(this.stack), STACK_EVENT, up, { clock: this.clock, what: `carrier on ${HOST_ASTLPC_IFNAME}`, ...opts });
   }
 
   async stop(): Promise<void> {

@@ -1,20 +1,22 @@
 /**
  * `bmcemu host-agent`: the host side of the LPC binding from another process
  * on this machine (the window file and the KCS wire socket of an instance),
- * for developing against a BMC without booting a guest.
+ * for developing against a BMC without booting a guest. The same host
+ * firmware as the guest agent runs (host/host-firmware.ts), over the
+ * instance's files instead of the guest's devices.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { HostAgent } from '../../host/host-agent.js';
+import { HostFirmware } from '../../host/host-firmware.js';
 import { systemClock } from '../../lib/clock.js';
-import { echoRequest, startEchoResponder } from '../../firmware/mctp/echo.js';
+import { echoRequest } from '../../firmware/mctp/echo.js';
 import { KCS_MCTP_SOCKET } from '../../hw-models/ast2500-soc.js';
 import { LPC_FW_WINDOW_FILENAME } from '../../transport/window-file.js';
 import { intOpt, log, runUntilSignalled } from '../daemon.js';
 import { instanceDir } from '../runtime-dir.js';
 import { astlpcLogger } from './run.js';
 
-export async function hostAgentMain(argv: string[]): Promise<void> {
+export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -30,25 +32,21 @@ export async function hostAgentMain(argv: string[]): Promise<void> {
   });
   const dir = instanceDir(values.instance!, values['runtime-dir']);
   const mtu = intOpt(values.mtu, 'mtu', 68, 1 << 20);
-  const agent = new HostAgent({
+  const fw = new HostFirmware({
     kcs: { kind: 'unix', path: values.kcs ?? path.join(dir, KCS_MCTP_SOCKET) },
     window: values.window ?? path.join(dir, LPC_FW_WINDOW_FILENAME),
     eid: intOpt(values.eid, 'eid', 8, 254) ?? null,
     bmcEid: intOpt(values['bmc-eid'], 'bmc-eid', 8, 254) ?? 8,
     ...(mtu ? { mtu } : {}),
   });
-  agent.astlpc.on('state', astlpcLogger('host: '));
-  const echo = startEchoResponder(agent.stack);
-  runUntilSignalled(async () => {
-    echo.close();
-    await agent.stop();
-  });
-  log(`host: connecting to the BMC's KCS wire${agent.staticEid ? `; static MCTP EID ${agent.staticEid}` : ''}`);
-  await agent.start();
-  await agent.whenLinkUp();
-  log(`host: MCTP EID ${await agent.whenAssigned()}${agent.staticEid ? '' : ' (assigned by the BMC bus owner)'}`);
+  fw.astlpc.on('state', astlpcLogger('host: '));
+  runUntilSignalled(() => fw.stop());
+  log(`host: connecting to the BMC's KCS wire${fw.staticEid ? `; static MCTP EID ${fw.staticEid}` : ''}`);
+  await fw.start();
+  await fw.whenLinkUp();
+  log(`host: MCTP EID ${await fw.whenAssigned()}${fw.staticEid ? '' : ' (assigned by the BMC bus owner)'}`);
   if (values.echo) {
-    const r = await echoRequest(agent.stack, { eid: agent.bmcEid, len: 64, clock: systemClock });
-    log(`host: echo round trip to EID ${agent.bmcEid} OK (${r.bytes} bytes, ${r.rttMs.toFixed(2)} ms)`);
+    const r = await echoRequest(fw.stack, { eid: fw.bmcEid, len: 64, clock: systemClock });
+    log(`host: echo round trip to EID ${fw.bmcEid} OK (${r.bytes} bytes, ${r.rttMs.toFixed(2)} ms)`);
   }
 }

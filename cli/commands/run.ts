@@ -30,7 +30,7 @@ export function astlpcLogger(prefix: string): (ev: AstlpcStateEvent) => void {
   };
 }
 
-export async function runMain(argv: string[]): Promise<void> {
+export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -1,4 +1,4 @@
 /** `bmcemu guest-agent` in a child process, for tests (cli/bmcemu.ts wires the same function). */
-import { guestAgentMain } from '../../../cli/commands/guest-agent.js';
+import { main } from '../../../cli/commands/guest-agent.js';
 
-await guestAgentMain(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));
