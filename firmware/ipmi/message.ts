@@ -46,6 +46,12 @@ export interface IpmiRequest {
   privilege: Privilege;
   /** Bus-specific identity of the requester (session id, channel), for logs and replies. */
   requester?: string;
+  /**
+   * The IPMI channel number the request arrived on (0xF for the system
+   * interface), when the bus has one: Get Channel Info and Send Message
+   * resolve "this channel" (0xE) with it.
+   */
+  channel?: number;
 }
 
 export interface IpmiResponse {
@@ -73,6 +79,13 @@ export interface IpmiCommand {
   groupBody?: number;
   /** For netfn 0x2E/0x30–0x3F OEM commands keyed by IANA: the enterprise number. */
   iana?: number;
+  /**
+   * Shortest and longest request data (every byte after the command byte,
+   * group-extension body and IANA bytes included) the command accepts; the
+   * router answers 0xC7 outside [minLength, maxLength] before the handler runs.
+   */
+  minLength?: number;
+  maxLength?: number;
   handler: IpmiHandler;
 }
 
