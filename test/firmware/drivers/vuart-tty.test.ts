@@ -4,9 +4,11 @@ import {
   FCR_ENABLE_FIFO,
   IER_RDI,
   IER_RLSI,
-  VUART_FCR,
-  VUART_IER,
-  VUART_LCR,
+  UART_FCR,
+  UART_IER,
+  UART_LCR,
+} from '../../../hw-models/uart-16550.js';
+import {
   Vuart,
 } from '../../../hw-models/vuart.js';
 import { VuartTty, aspeedVuartProbe } from '../../../firmware/drivers/vuart-tty.js';
@@ -16,7 +18,7 @@ const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolv
 
 function setup(options: ConstructorParameters<typeof VuartTty>[1] = {}) {
   const clock = new ManualClock();
-  const vuart = new Vuart({ scheduler: clock });
+  const vuart = new Vuart({ clock });
   const toHost: Buffer[] = [];
   vuart.on('host-rx', (b) => toHost.push(b));
   const tty = new VuartTty(vuart, options);
@@ -37,8 +39,8 @@ t.test('probe and open program the VUART like the Linux driver', async (t) => {
 
   const { vuart: v2, tty } = setup({ lpcAddress: 0x2f8, sirq: 3, sirqPolarity: 'high' });
   t.match(v2.snapshot(), { enabled: true, hostTxDiscard: false, lpcAddress: 0x2f8, sirq: 3, sirqActiveHigh: true });
-  t.equal(v2.readRegister(VUART_IER), IER_RDI | IER_RLSI);
-  t.equal(v2.readRegister(VUART_LCR), 0x03, '8N1');
+  t.equal(v2.readRegister(UART_IER), IER_RDI | IER_RLSI);
+  t.equal(v2.readRegister(UART_LCR), 0x03, '8N1');
   t.equal(v2.snapshot().regs.fcr & FCR_ENABLE_FIFO, FCR_ENABLE_FIFO);
   tty.destroy();
 });
@@ -77,7 +79,7 @@ t.test('tty → host: writes drain a FIFO-load at a time, callbacks as bytes ent
     toHost.map((b) => b.length),
     [16, 16, 8],
   );
-  t.equal(vuart.readRegister(VUART_IER) & 0x02, 0, 'THRE interrupt off when idle');
+  t.equal(vuart.readRegister(UART_IER) & 0x02, 0, 'THRE interrupt off when idle');
   t.equal(tty.stats.txBytes, 40);
   tty.destroy();
 });
@@ -153,7 +155,7 @@ t.test('close: host TX discarded again, interrupts off, pending writes fail', as
   tty.destroy();
   await settle();
   t.equal(vuart.hostTxDiscard, true);
-  t.equal(vuart.readRegister(VUART_IER), 0);
+  t.equal(vuart.readRegister(UART_IER), 0);
   t.equal(vuart.listenerCount('irq'), 0);
   t.equal(vuart.hostTransmit(Buffer.from('late')), 0, 'host bytes discarded, host not stalled');
   t.equal(vuart.counters.hostDroppedDiscard, 4);
@@ -163,10 +165,10 @@ t.test('close: host TX discarded again, interrupts off, pending writes fail', as
 
 t.test('open clears stale FIFO bytes, then delivers new ones', async (t) => {
   const clock = new ManualClock();
-  const vuart = new Vuart({ scheduler: clock });
+  const vuart = new Vuart({ clock });
   aspeedVuartProbe(vuart);
   // Keep host TX (as if an earlier open left it so) and queue bytes.
-  vuart.writeRegister(VUART_FCR, FCR_ENABLE_FIFO);
+  vuart.writeRegister(UART_FCR, FCR_ENABLE_FIFO);
   vuart.writeRegister(0x20, vuart.readRegister(0x20) | 0x20);
   vuart.hostTransmit(Buffer.from('boot'));
   const tty = new VuartTty(vuart, { probe: false });
