@@ -12,7 +12,7 @@ import { Vuart } from './vuart.js';
 import { ChardevSocket, type ChardevEndpoint } from '../transport/chardev-socket.js';
 import { KcsWireServer } from './wire-servers/kcs-wire-server.js';
 import { UartWire } from './wire-servers/uart-wire-server.js';
-import { LPC_FW_WINDOW_FILENAME } from '../transport/window-file.js';
+import { HOST_CONSOLE_SOCKET, KCS_MCTP_SOCKET, LPC_FW_WINDOW_FILENAME, MCTP_SERIAL_SOCKET } from '../transport/runtime-files.js';
 
 export interface Ast2500SocOptions {
   /** The instance's runtime directory (tmpfs): window file and sockets live here. */
@@ -26,10 +26,6 @@ export interface Ast2500SocOptions {
   /** Where the VUART's host side (the host console, ttyS0) listens (default: `host-console.sock`). */
   consoleEndpoint?: ChardevEndpoint;
 }
-
-export const KCS_MCTP_SOCKET = 'kcs-mctp.sock';
-export const UART_MCTP_SOCKET = 'mctp-serial.sock'; // qemu/machines.ts MCTP_SERIAL_SOCKET
-export const CONSOLE_SOCKET = 'host-console.sock'; // qemu/machines.ts HOST_CONSOLE_SOCKET
 
 export class Ast2500Soc {
   readonly runtimeDir: string;
@@ -61,11 +57,11 @@ export class Ast2500Soc {
     this.kcsWireServer = new KcsWireServer(this.mctpKcs, this.kcsWire, { channel: ch });
     this.mctpUart = new ChardevSocket({
       role: 'server',
-      endpoint: opts.mctpUartEndpoint ?? { kind: 'unix', path: path.join(opts.runtimeDir, UART_MCTP_SOCKET) },
+      endpoint: opts.mctpUartEndpoint ?? { kind: 'unix', path: path.join(opts.runtimeDir, MCTP_SERIAL_SOCKET) },
     });
     this.consoleWire = new ChardevSocket({
       role: 'server',
-      endpoint: opts.consoleEndpoint ?? { kind: 'unix', path: path.join(opts.runtimeDir, CONSOLE_SOCKET) },
+      endpoint: opts.consoleEndpoint ?? { kind: 'unix', path: path.join(opts.runtimeDir, HOST_CONSOLE_SOCKET) },
     });
     this.vuartWire = new UartWire(this.vuart, this.consoleWire);
   }

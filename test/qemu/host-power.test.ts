@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { HostPower, HostPowerError, type HostEvent, type HostStateChange } from '../../qemu/host-power.js';
-import { x86HostMachine, QMP_SOCKET } from '../../qemu/machines.js';
+import { x86HostMachine } from '../../qemu/machines.js';
+import { QMP_SOCKET } from '../../transport/runtime-files.js';
 import { fakeMachine, HELPERS, pidAlive, shortTempDir, until } from './helpers/util.js';
 
 function track(power: HostPower): { states: string[]; events: HostEvent[] } {
