@@ -1,17 +1,13 @@
-/** The AST2500 UART model: the 16550 register file on a serial line. */
+/** The AST2500 UART's own part: the serial line (modem inputs, modem-status interrupt), FIFO depth. The 16550 part is uart-16550.test.ts, run on the UART too. */
 import t from 'tap';
 import { ManualClock } from '../../lib/clock.js';
 import {
-  FCR_CLEAR_RCVR,
-  FCR_CLEAR_XMIT,
   FCR_ENABLE_FIFO,
   IER_MSI,
   IER_RDI,
   IER_RLSI,
   IER_THRI,
-  LCR_DLAB,
   LSR_DR,
-  LSR_OE,
   LSR_TEMT,
   LSR_THRE,
   MCR_DTR,
@@ -24,8 +20,6 @@ import {
   MSR_DDCD,
   MSR_DDSR,
   MSR_DSR,
-  UART_DLL,
-  UART_DLM,
   UART_FCR,
   UART_IER,
   UART_IIR,
@@ -80,36 +74,6 @@ t.test('reset values: a 16550 with its line disconnected, nothing past SCR', asy
   t.throws(() => uart.writeRegister(0x2c, 0), { code: 'ERR_HW_BAD_OFFSET' });
 });
 
-t.test('DLL/DLH behind LCR.DLAB; the divisor never reaches the line', async (t) => {
-  const { uart, clock, toHost } = opened(FCR_ENABLE_FIFO, IER_RDI);
-  uart.writeRegister(UART_LCR, LCR_DLAB | 0x03);
-  uart.writeRegister(UART_DLL, 0x0d); // 115200 baud from 24 MHz / 13
-  uart.writeRegister(UART_DLM, 0x00);
-  t.equal(uart.readRegister(UART_DLL), 0x0d);
-  t.equal(uart.readRegister(UART_DLM), 0x00);
-  uart.writeRegister(UART_LCR, 0x03);
-  t.equal(uart.readRegister(UART_IER), IER_RDI, 'IER untouched by the DLH write');
-  clock.advance(0);
-  t.same(toHost, [], 'the DLL write sent nothing');
-  t.match(uart.snapshot().regs, { dll: 0x0d, dlm: 0, lcr: 3 });
-});
-
-t.test('RX FIFO: 16 deep; the rest are overruns, counted, OE reported once', async (t) => {
-  const { uart } = opened();
-  const bytes = Buffer.from(Array.from({ length: 20 }, (_, i) => i));
-  t.equal(uart.hostTransmitRoom(), 16);
-  t.equal(uart.hostTransmit(bytes), 16);
-  t.equal(uart.hostTransmitRoom(), 0);
-  t.equal(uart.counters.hostDroppedFull, 4);
-  t.equal(uart.hostTransmit(Buffer.from([99])), 0, 'still full');
-  t.equal(uart.counters.hostDroppedFull, 5);
-  t.equal(uart.counters.bytesFromHost, 16);
-  t.equal(uart.readRegister(UART_LSR) & (LSR_DR | LSR_OE), LSR_DR | LSR_OE, 'DR and OE');
-  t.equal(uart.readRegister(UART_LSR) & LSR_OE, 0, 'OE clears on read');
-  t.same(readRx(uart), [...bytes.subarray(0, 16)], 'the first 16 bytes, in order');
-  t.equal(uart.hostTransmit(Buffer.alloc(0)), 0, 'empty write');
-});
-
 t.test('FIFO depth is configurable; trigger levels scale with it; impossible depths refused', async (t) => {
   const { uart } = opened(0xc1, IER_RDI, 64); // trigger level 3 of 4: depth - 2
   t.equal(uart.hostTransmitRoom(), 64);
@@ -120,18 +84,6 @@ t.test('FIFO depth is configurable; trigger levels scale with it; impossible dep
   for (const fifoSize of [0, -1, 1.5, 5000, Number.NaN]) {
     t.throws(() => new Uart({ fifoSize }), { code: 'ERR_HW_BAD_CONFIG' }, `fifoSize ${fifoSize}`);
   }
-});
-
-t.test('16450 mode (FIFOs off) holds one byte each way', async (t) => {
-  const { uart, clock, toHost } = opened(0);
-  t.equal(uart.hostTransmit(Buffer.from([1, 2, 3])), 1);
-  t.equal(uart.readRegister(UART_IIR), 0x01, 'no FIFO bits in IIR');
-  t.same(readRx(uart), [1]);
-  uart.writeRegister(UART_THR, 0x41);
-  uart.writeRegister(UART_THR, 0x42);
-  t.equal(uart.counters.txOverruns, 1, 'a second THR write before the drain is lost');
-  clock.advance(0);
-  t.same(Buffer.concat(toHost), Buffer.from('A'));
 });
 
 t.test('IIR priorities with modem status the lowest (table)', async (t) => {
@@ -226,44 +178,6 @@ t.test('reset: registers to 16550 values; the line, the counters and the modem l
   t.match(uart.counters, { resets: 1, hostDroppedFull: 4, bytesFromHost: 16 });
 });
 
-t.test('TX: bytes leave when the FIFO drains on the clock; the 17th is lost and counted', async (t) => {
-  const { uart, clock, toHost } = opened();
-  for (let i = 0; i < 17; i++) uart.writeRegister(UART_THR, i);
-  t.equal(uart.readRegister(UART_LSR) & (LSR_THRE | LSR_TEMT), 0, 'THRE/TEMT low while bytes wait');
-  t.same(toHost, []);
-  clock.advance(0);
-  t.same(Buffer.concat(toHost), Buffer.from(Array.from({ length: 16 }, (_, i) => i)));
-  t.equal(uart.counters.txOverruns, 1);
-  t.equal(uart.counters.bytesToHost, 16);
-  t.equal(uart.readRegister(UART_LSR) & (LSR_THRE | LSR_TEMT), LSR_THRE | LSR_TEMT);
-});
-
-t.test('host flow control holds bytes in the TX FIFO', async (t) => {
-  const { uart, clock, toHost } = opened();
-  uart.setHostReady(false);
-  uart.writeRegister(UART_THR, 0x31);
-  clock.advance(10);
-  t.same(toHost, [], 'held');
-  t.equal(uart.readRegister(UART_LSR) & LSR_THRE, 0);
-  uart.setHostReady(true);
-  clock.advance(0);
-  t.equal(Buffer.concat(toHost).toString(), '1');
-  t.equal(clock.pending, 0, 'no timer left behind');
-});
-
-t.test('irq line follows THRE and RX', async (t) => {
-  const { uart, clock, irqs } = opened(FCR_ENABLE_FIFO, IER_RDI | IER_THRI);
-  t.same(irqs, [true], 'THRE raised on enable');
-  uart.readRegister(UART_IIR);
-  t.same(irqs, [true, false]);
-  uart.writeRegister(UART_THR, 0x41);
-  clock.advance(0);
-  t.same(irqs, [true, false, true], 'THRE again once the FIFO drained');
-  uart.writeRegister(UART_THR, 0x42); // acknowledges THRE
-  uart.hostTransmit(Buffer.from([1]));
-  t.same(irqs, [true, false, true, false, true], 'RX raises it');
-});
-
 t.test('loopback: THR comes back in RBR, MSR mirrors MCR, the line is not heard', async (t) => {
   const { uart, clock, toHost } = opened(FCR_ENABLE_FIFO, IER_MSI);
   uart.writeRegister(UART_MCR, MCR_LOOP | MCR_DTR | MCR_RTS | MCR_OUT2);
@@ -278,58 +192,6 @@ t.test('loopback: THR comes back in RBR, MSR mirrors MCR, the line is not heard'
   t.equal(uart.counters.bytesFromHost, 0, 'not counted as far-end bytes');
   uart.writeRegister(UART_MCR, 0);
   t.equal(uart.readRegister(UART_MSR), LINE_UP, 'out of loopback the line levels show again');
-});
-
-t.test('FCR clears FIFOs', async (t) => {
-  const { uart, clock, toHost } = opened();
-  uart.hostTransmit(Buffer.from([1, 2, 3]));
-  uart.writeRegister(UART_THR, 9);
-  uart.writeRegister(UART_FCR, FCR_ENABLE_FIFO | FCR_CLEAR_RCVR | FCR_CLEAR_XMIT);
-  t.equal(uart.readRegister(UART_LSR) & LSR_DR, 0);
-  clock.advance(0);
-  t.same(toHost, [], 'TX FIFO emptied');
-});
-
-t.test("'host-tx-ready' on the full → room edge, never inside hostTransmit", async (t) => {
-  const { uart } = opened(FCR_ENABLE_FIFO, IER_RDI);
-  let ready = 0;
-  uart.on('host-tx-ready', () => ready++);
-  // A driver that reads synchronously inside the interrupt: the FIFO empties during hostTransmit.
-  uart.on('irq', (level) => {
-    if (level) readRx(uart);
-  });
-  t.equal(uart.hostTransmit(Buffer.alloc(100)), 100, 'a prompt reader takes everything');
-  t.equal(ready, 0, 'no event from inside hostTransmit');
-  uart.removeAllListeners('irq');
-  uart.hostTransmit(Buffer.alloc(16));
-  uart.readRegister(UART_RBR);
-  t.equal(ready, 1, 'first byte read from a full FIFO');
-  uart.readRegister(UART_RBR);
-  t.equal(ready, 1, 'only on the 0 → room edge');
-});
-
-t.test('hostile values: clear errors, no state change', async (t) => {
-  const { uart, irqs } = opened(FCR_ENABLE_FIFO, IER_RDI);
-  uart.hostTransmit(Buffer.from([1, 2]));
-  const before = uart.snapshot();
-  const irqCount = irqs.length;
-  const attempts: [string, () => unknown, string][] = [
-    ['offset 0x20', () => uart.writeRegister(0x20, 0), 'ERR_HW_BAD_OFFSET'],
-    ['offset 0x02', () => uart.writeRegister(0x02, 0), 'ERR_HW_BAD_OFFSET'],
-    ['offset -4 read', () => uart.readRegister(-4), 'ERR_HW_BAD_OFFSET'],
-    ['offset NaN read', () => uart.readRegister(NaN), 'ERR_HW_BAD_OFFSET'],
-    ['offset 1e9 read', () => uart.readRegister(1e9), 'ERR_HW_BAD_OFFSET'],
-    ['THR 0x100', () => uart.writeRegister(UART_THR, 0x100), 'ERR_HW_BAD_VALUE'],
-    ['IER -1', () => uart.writeRegister(UART_IER, -1), 'ERR_HW_BAD_VALUE'],
-    ['LCR 2.5', () => uart.writeRegister(UART_LCR, 2.5), 'ERR_HW_BAD_VALUE'],
-    ['MCR string', () => uart.writeRegister(UART_MCR, '1' as never), 'ERR_HW_BAD_VALUE'],
-    ['host string', () => uart.hostTransmit('abc' as never), 'ERR_HW_BAD_ARGUMENT'],
-    ['host array', () => uart.hostTransmit([1, 2] as never), 'ERR_HW_BAD_ARGUMENT'],
-    ['line 1', () => uart.setLineConnected(1 as never), 'ERR_HW_BAD_ARGUMENT'],
-  ];
-  for (const [name, fn, code] of attempts) t.throws(fn, { code }, name);
-  t.same(uart.snapshot(), before, 'state unchanged');
-  t.equal(irqs.length, irqCount, 'no interrupt edges');
 });
 
 t.test('read-only registers ignore writes; snapshot is plain JSON', async (t) => {

@@ -1,4 +1,4 @@
-/** /dev/ttyS<n> over the AST2500 UART model: 8250 tty semantics, carrier and hangup. */
+/** UartTty's own part: the modem lines (open on carrier, hangup on its loss, CLOCAL), over the wire and under the serial binding. The 8250 part is serial8250-tty.test.ts, run on UartTty too. */
 import t from 'tap';
 import { ManualClock } from '../../../lib/clock.js';
 import {
@@ -18,9 +18,7 @@ import { UartWire } from '../../../hw-models/wire-servers/uart-wire-server.js';
 import { UartTty } from '../../../firmware/drivers/uart-tty.js';
 import { SerialBinding } from '../../../firmware/mctp/serial/binding.js';
 import { memoryLinkPair } from '../../transport/helpers/util.js';
-
-/** Let stream callbacks (nextTick/microtasks) run. No time passes on the model's clock. */
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+import { pattern, readSlowly, settle } from './tty-helpers.js';
 
 function setup(options: ConstructorParameters<typeof UartTty>[1] = {}, lineUp = true) {
   const clock = new ManualClock();
@@ -32,8 +30,13 @@ function setup(options: ConstructorParameters<typeof UartTty>[1] = {}, lineUp = 
   return { clock, uart, tty, toHost };
 }
 
-function pattern(n: number): Buffer {
-  return Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff));
+/** The UART behind its wire server, as the SoC has it; `hostEnd` is the host's end of the link. */
+function wired() {
+  const clock = new ManualClock();
+  const uart = new Uart({ clock });
+  const { a: bmcEnd, b: hostEnd, connect } = memoryLinkPair();
+  const wire = new UartWire(uart, bmcEnd);
+  return { clock, uart, bmcEnd, hostEnd, connect, wire };
 }
 
 t.test('open programs the UART like the 8250 startup and raises DTR/RTS', async (t) => {
@@ -89,10 +92,7 @@ t.test('clocal: open at once, the modem lines ignored', async (t) => {
 });
 
 t.test('host → tty through the wire: a long burst arrives whole and in order, nothing dropped', async (t) => {
-  const clock = new ManualClock();
-  const uart = new Uart({ clock });
-  const { a: bmcEnd, b: hostEnd, connect } = memoryLinkPair();
-  const wire = new UartWire(uart, bmcEnd);
+  const { clock, uart, bmcEnd, hostEnd, connect, wire } = wired();
   const tty = new UartTty(uart);
   t.equal(tty.isOpen, false, 'no peer yet');
   let opened = false;
@@ -120,72 +120,18 @@ t.test('host → tty through the wire: a long burst arrives whole and in order, 
   wire.detach();
 });
 
-t.test('tty → host: writes drain a FIFO-load at a time, callbacks as bytes enter the FIFO', async (t) => {
-  const { clock, uart, tty, toHost } = setup();
-  const data = pattern(40);
-  let written = false;
-  tty.write(data, () => (written = true));
-  await settle();
-  t.equal(written, false, 'only 16 bytes fit before the first drain');
-  t.equal(uart.snapshot().txFifo, 16);
-  clock.advance(0);
-  await settle();
-  clock.advance(0);
-  await settle();
-  t.equal(written, true, 'callback once the last byte is in the FIFO');
-  clock.advance(0);
-  t.same(
-    toHost.map((b) => b.length),
-    [16, 16, 8],
-  );
-  t.same(Buffer.concat(toHost), data);
-  tty.destroy();
-});
-
 t.test('a slow reader throttles; a wire that honours the room loses nothing', async (t) => {
-  const clock = new ManualClock();
-  const uart = new Uart({ clock });
-  const { a: bmcEnd, b: hostEnd, connect } = memoryLinkPair();
-  const wire = new UartWire(uart, bmcEnd);
+  const { uart, hostEnd, connect, wire } = wired();
   connect();
   const tty = new UartTty(uart, { readableHighWaterMark: 8 });
   const data = pattern(2000);
   hostEnd.write(data);
   t.ok(tty.stats.throttles >= 1, 'the driver throttled');
   t.ok(wire.stats().backlogBytes > 0, 'the rest waits at the wire');
-  const got: Buffer[] = [];
-  for (let i = 0; i < 2000 && Buffer.concat(got).length < data.length; i++) {
-    const chunk = tty.read(5) ?? tty.read();
-    if (chunk) got.push(chunk);
-    await settle();
-  }
-  t.same(Buffer.concat(got), data, 'every byte, in order');
+  t.same(await readSlowly(tty, data.length), data, 'every byte, in order');
   t.equal(uart.counters.hostDroppedFull, 0, 'no overruns');
   tty.destroy();
   wire.detach();
-});
-
-t.test('overruns are reported through the line-status interrupt', async (t) => {
-  const { uart, tty } = setup({ readableHighWaterMark: 4 });
-  uart.hostTransmit(pattern(100)); // a line that ignores the room
-  t.ok(uart.counters.hostDroppedFull > 0);
-  tty.read();
-  await settle();
-  t.equal(tty.stats.overruns, 1);
-  tty.destroy();
-});
-
-t.test('close: pending writes fail', async (t) => {
-  const { uart, tty } = setup();
-  uart.setHostReady(false);
-  const errors: unknown[] = [];
-  tty.on('error', (e) => errors.push(e));
-  tty.write(pattern(64), (e) => errors.push(e));
-  await settle();
-  tty.destroy();
-  await settle();
-  t.ok(errors.length >= 1, 'the pending write was failed');
-  t.match(errors[0], { code: 'EBADF' });
 });
 
 t.test('the MCTP serial binding on the tty: carrier follows the line', async (t) => {
