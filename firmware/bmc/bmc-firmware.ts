@@ -118,7 +118,14 @@ export class BmcFirmware {
   #openSerialTty = (): void => {
     if (!this.#serialRunning) return;
     const tty = new UartTty(this.#soc.uart);
-    this.serial.attachStream(tty);
+    try {
+      this.serial.attachStream(tty);
+    } catch {
+      // The binding was closed under us (its stack closed without stop()): nobody wants the line.
+      this.#serialRunning = false;
+      tty.destroy();
+      return;
+    }
     tty.once('close', this.#openSerialTty);
   };
 
