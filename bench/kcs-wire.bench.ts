@@ -24,7 +24,7 @@ import type { KcsHostPort, KcsHostReg } from '../hw-models/kcs-host-port.js';
 import { ChardevSocket } from '../transport/chardev-socket.js';
 import { KcsWireClient } from '../transport/kcs-wire/client.js';
 import { KcsWireServer } from '../hw-models/wire-servers/kcs-wire-server.js';
-import { MCTP_WINDOW_SIZE, WindowFile, createWindowFile } from '../transport/window-file.js';
+import { MCTP_WINDOW_SIZE, WindowFile, createWindowFile, windowFilePath } from '../transport/window-file.js';
 
 export interface BenchOptions {
   short: boolean;
@@ -165,7 +165,7 @@ async function hostMain(args: ChildArgs): Promise<Results> {
 export async function run(opts: BenchOptions): Promise<Results> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bmcemu-kcsb-'));
   const socketPath = path.join(dir, 'kcs.sock');
-  const windowPath = path.join(dir, 'lpc-fw-window');
+  const windowPath = windowFilePath(dir);
   createWindowFile(windowPath, MCTP_WINDOW_SIZE);
   const bmcWin = WindowFile.open(windowPath, { size: MCTP_WINDOW_SIZE });
   const kcs = new BenchKcs();

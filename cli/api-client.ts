@@ -8,10 +8,8 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { API_JSON } from '../transport/runtime-files.js';
 import { instanceDir } from './runtime-dir.js';
-
-/** Written by firmware/services/api/server.ts (not imported: that would load Fastify into every CLI call). */
-export const API_JSON = 'api.json';
 
 export interface TargetOptions {
   api?: string | undefined;

@@ -9,8 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pidAlive } from '../lib/pid-alive.js';
-
-const PID_FILE = 'bmcemu.pid';
+import { PID_FILE } from '../transport/runtime-files.js';
 
 /** Where instances live by default: /dev/shm/bmcemu-<uid> (tmpfs), else the temp dir. */
 export function defaultRuntimeBase(): string {

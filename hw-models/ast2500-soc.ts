@@ -2,17 +2,19 @@
  * The AST2500 parts of one emulated BMC that a host can reach, and the wires
  * that expose their host side: the LPC controller with its file-backed MCTP
  * firmware window, the four KCS channels (the MCTP channel served on a KCS
- * wire socket), and the VUART. Firmware sees only the BMC-side registers
- * through drivers; a host sees only the wires.
+ * wire socket), the VUART (the host console) and the UART cabled to the
+ * host's second serial port (the MCTP serial link). Firmware sees only the
+ * BMC-side registers through drivers; a host sees only the wires.
  */
 import path from 'node:path';
 import { KcsController, type KcsChannel, type KcsChannelNumber } from './kcs.js';
 import { LpcCtrl } from './lpc-ctrl.js';
+import { Uart } from './uart.js';
 import { Vuart } from './vuart.js';
 import { ChardevSocket, type ChardevEndpoint } from '../transport/chardev-socket.js';
 import { KcsWireServer } from './wire-servers/kcs-wire-server.js';
 import { UartWire } from './wire-servers/uart-wire-server.js';
-import { LPC_FW_WINDOW_FILENAME } from '../transport/window-file.js';
+import { HOST_CONSOLE_SOCKET, KCS_MCTP_SOCKET, LPC_FW_WINDOW_FILENAME, MCTP_SERIAL_SOCKET } from '../transport/runtime-files.js';
 
 export interface Ast2500SocOptions {
   /** The instance's runtime directory (tmpfs): window file and sockets live here. */
@@ -27,10 +29,6 @@ export interface Ast2500SocOptions {
   consoleEndpoint?: ChardevEndpoint;
 }
 
-export const KCS_MCTP_SOCKET = 'kcs-mctp.sock';
-export const UART_MCTP_SOCKET = 'mctp-serial.sock'; // qemu/machines.ts MCTP_SERIAL_SOCKET
-export const CONSOLE_SOCKET = 'host-console.sock'; // qemu/machines.ts HOST_CONSOLE_SOCKET
-
 export class Ast2500Soc {
   readonly runtimeDir: string;
   readonly lpc: LpcCtrl;
@@ -39,12 +37,11 @@ export class Ast2500Soc {
   readonly mctpKcs: KcsChannel;
   readonly kcsWire: ChardevSocket;
   readonly kcsWireServer: KcsWireServer;
-  /**
-   * A BMC UART cabled to the host's second serial port (ttyS1), carrying the
-   * MCTP serial binding. It is a plain byte stream, so the wire is the chardev
-   * socket itself (QEMU's `-serial chardev:…` connects to it).
-   */
-  readonly mctpUart: ChardevSocket;
+  /** The BMC UART cabled to the host's second serial port (ttyS1), carrying the MCTP serial binding. */
+  readonly uart = new Uart();
+  /** The UART's line: the socket QEMU's `-serial chardev:mctp-serial` connects to. */
+  readonly mctpSerialWire: ChardevSocket;
+  readonly uartWire: UartWire;
   /** The VUART's host side: the host's first serial port (its console). */
   readonly consoleWire: ChardevSocket;
   readonly vuartWire: UartWire;
@@ -59,13 +56,14 @@ export class Ast2500Soc {
       endpoint: opts.kcsWireEndpoint ?? { kind: 'unix', path: path.join(opts.runtimeDir, KCS_MCTP_SOCKET) },
     });
     this.kcsWireServer = new KcsWireServer(this.mctpKcs, this.kcsWire, { channel: ch });
-    this.mctpUart = new ChardevSocket({
+    this.mctpSerialWire = new ChardevSocket({
       role: 'server',
-      endpoint: opts.mctpUartEndpoint ?? { kind: 'unix', path: path.join(opts.runtimeDir, UART_MCTP_SOCKET) },
+      endpoint: opts.mctpUartEndpoint ?? { kind: 'unix', path: path.join(opts.runtimeDir, MCTP_SERIAL_SOCKET) },
     });
+    this.uartWire = new UartWire(this.uart, this.mctpSerialWire);
     this.consoleWire = new ChardevSocket({
       role: 'server',
-      endpoint: opts.consoleEndpoint ?? { kind: 'unix', path: path.join(opts.runtimeDir, CONSOLE_SOCKET) },
+      endpoint: opts.consoleEndpoint ?? { kind: 'unix', path: path.join(opts.runtimeDir, HOST_CONSOLE_SOCKET) },
     });
     this.vuartWire = new UartWire(this.vuart, this.consoleWire);
   }
@@ -77,14 +75,15 @@ export class Ast2500Soc {
   /** Start serving the host-side wires. */
   async start(): Promise<void> {
     await this.kcsWire.listen();
-    await this.mctpUart.listen();
+    await this.mctpSerialWire.listen();
     await this.consoleWire.listen();
   }
 
   async close(): Promise<void> {
     this.kcsWireServer.detach();
     await this.kcsWire.close();
-    await this.mctpUart.close();
+    this.uartWire.detach();
+    await this.mctpSerialWire.close();
     this.vuartWire.detach();
     await this.consoleWire.close();
     this.lpc.close();
@@ -95,8 +94,9 @@ export class Ast2500Soc {
       lpc: this.lpc.snapshot(),
       kcs: this.kcs.snapshot(),
       vuart: this.vuart.snapshot(),
+      uart: this.uart.snapshot(),
       kcsWire: { ...this.kcsWire.stats(), server: this.kcsWireServer.stats() },
-      mctpUart: this.mctpUart.stats(),
+      mctpUart: { ...this.mctpSerialWire.stats(), wire: this.uartWire.stats() },
       console: { ...this.consoleWire.stats(), wire: this.vuartWire.stats() },
     };
   }

@@ -32,6 +32,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { HwModelError, badOffset, checkU32, checkUint, hex } from './errors.js';
+import { LPC_FW_WINDOW_FILENAME } from '../transport/runtime-files.js';
 
 export const LPC_HICR5 = 0x80;
 export const LPC_HICR7 = 0x88;
@@ -53,7 +54,7 @@ export const MCTP_WINDOW_SIZE = 0x10_0000;
 
 export const DEFAULT_RESERVED_BASE = 0x9800_0000;
 export const DEFAULT_RESERVED_SIZE = 0x20_0000;
-export const DEFAULT_WINDOW_FILE = 'lpc-fw-window'; // docs/lpc-window.md
+export const DEFAULT_WINDOW_FILE = LPC_FW_WINDOW_FILENAME;
 
 function isPowerOfTwo(n: number): boolean {
   return n > 0 && Number.isInteger(Math.log2(n));

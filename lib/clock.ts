@@ -25,6 +25,24 @@ export const systemClock: Clock = {
   },
 };
 
+/**
+ * systemClock, except that a timer of 0 ms runs on the next event-loop turn
+ * (setImmediate) instead of after Node's 1 ms timer floor. For device models,
+ * whose "later" means "once the current register access has returned", not a
+ * wall-clock delay: a UART that drains its TX FIFO on a 0 ms timer would be
+ * paced at one FIFO-load per millisecond on systemClock. Longer timers are
+ * systemClock's (unreferenced); a pending 0 ms timer does hold the process for
+ * that one turn, so a drain in progress completes.
+ */
+export const immediateClock: Clock = {
+  now: () => systemClock.now(),
+  setTimeout(fn, ms) {
+    if (ms > 0) return systemClock.setTimeout(fn, ms);
+    const handle = setImmediate(fn);
+    return { cancel: () => clearImmediate(handle) };
+  },
+};
+
 interface PendingTimer {
   at: number;
   seq: number;

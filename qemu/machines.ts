@@ -20,16 +20,16 @@
  * exactly as long as QEMU does.
  */
 import path from 'node:path';
-import { KCS_MCTP_SOCKET } from '../hw-models/ast2500-soc.js';
-import { LPC_FW_WINDOW_FILENAME } from '../transport/window-file.js';
+import {
+  HOST_CONSOLE_SOCKET,
+  IPMI_SOCKET,
+  KCS_MCTP_SOCKET,
+  LPC_FW_WINDOW_FILENAME,
+  MCTP_SERIAL_SOCKET,
+  QMP_SOCKET,
+} from '../transport/runtime-files.js';
 import type { OnExit } from '../images/guest-init.js';
 import type { MachineSpec } from './cmdline.js';
-
-/** File names inside an instance runtime directory. */
-export const HOST_CONSOLE_SOCKET = 'host-console.sock';
-export const MCTP_SERIAL_SOCKET = 'mctp-serial.sock';
-export const QMP_SOCKET = 'qmp.sock';
-export const IPMI_SOCKET = 'ipmi.sock';
 
 /** The virtio-serial port name the guest agent looks for in /sys/class/virtio-ports/<port>/name. */
 export const KCS_PORT_NAME = 'bmcemu.kcs.3';

@@ -12,9 +12,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { LPC_FW_WINDOW_FILENAME } from './runtime-files.js';
 
-/** Name of the window file inside an instance's runtime directory. */
-export const LPC_FW_WINDOW_FILENAME = 'lpc-fw-window';
 /** Size of the MCTP LPC window (libmctp astlpc assumes 1 MiB). */
 export const MCTP_WINDOW_SIZE = 1 << 20;
 

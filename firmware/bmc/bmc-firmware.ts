@@ -1,13 +1,14 @@
 /**
  * The BMC's firmware on one emulated AST2500: the drivers over the SoC's
  * BMC-side registers, and the MCTP stack with the astlpc binding in BMC mode
- * on interface `mctplpc0` and the serial binding on `mctpserial0` — what
- * mctp-demux-daemon (or the kernel bindings) and systemd-networkd set up on
- * an OpenBMC system.
+ * on interface `mctplpc0` and the serial binding on `mctpserial0` over the
+ * UART's tty — what mctp-demux-daemon (or the kernel bindings) and
+ * systemd-networkd set up on an OpenBMC system.
  */
 import type { Ast2500Soc } from '../../hw-models/ast2500-soc.js';
 import { AspeedLpcCtrl, ASPEED_LPC_CTRL_WINDOW_MEMORY, topOfFwSpace } from '../drivers/aspeed-lpc-ctrl.js';
 import { RawKcs } from '../drivers/raw-kcs.js';
+import { UartTty } from '../drivers/uart-tty.js';
 import { VuartTty } from '../drivers/vuart-tty.js';
 import { ConsoleService } from '../services/console/console-service.js';
 import { BusOwner } from '../services/bus-owner/bus-owner.js';
@@ -60,10 +61,7 @@ export class BmcFirmware {
   readonly eid: number;
   readonly serialEid: number;
   #soc: Ast2500Soc;
-  #onUartConnect = (): void => {
-    const stream = this.#soc.mctpUart.peerStream;
-    if (stream) this.serial.attachStream(stream);
-  };
+  #serialRunning = false;
   readonly hostEid: number | null;
 
   constructor(opts: BmcFirmwareOptions) {
@@ -106,17 +104,37 @@ export class BmcFirmware {
     const serial = this.stack.addInterface(SERIAL_IFNAME, this.serial);
     this.stack.addAddress(SERIAL_IFNAME, this.serialEid);
     serial.setUp(true);
-    this.#soc.mctpUart.on('connect', this.#onUartConnect);
-    this.#onUartConnect();
+    this.#serialRunning = true;
+    this.#openSerialTty();
     if (this.#runBusOwner) this.busOwner.start();
   }
+
+  /**
+   * Open the UART's tty and give it to the serial binding, as the console
+   * service is given the VUART's. The tty is open (and the binding's carrier
+   * up) while the host's end of the line is connected; a hangup closes it and
+   * a new one is opened to wait for the next connection, as a getty respawns.
+   */
+  #openSerialTty = (): void => {
+    if (!this.#serialRunning) return;
+    const tty = new UartTty(this.#soc.uart);
+    try {
+      this.serial.attachStream(tty);
+    } catch {
+      // The binding was closed under us (its stack closed without stop()): nobody wants the line.
+      this.#serialRunning = false;
+      tty.destroy();
+      return;
+    }
+    tty.once('close', this.#openSerialTty);
+  };
 
   onAstlpcState(fn: (ev: AstlpcStateEvent) => void): void {
     this.astlpc.on('state', fn);
   }
 
   async stop(): Promise<void> {
-    this.#soc.mctpUart.off('connect', this.#onUartConnect);
+    this.#serialRunning = false;
     this.busOwner.stop();
     await this.stack.close();
     this.rawKcs.close();

@@ -1,14 +1,18 @@
 /**
- * The host side of a VUART on a byte-stream wire (a QEMU serial chardev): what
- * the guest's 16550 sends lands in the model's RX FIFO as fast as the BMC
- * drains it, and what the BMC writes to THR goes out to the guest.
+ * The host side of a 16550-style UART on a byte-stream wire (a QEMU serial
+ * chardev): what the guest's serial port sends lands in the model's RX FIFO
+ * as fast as the BMC drains it, and what the BMC writes to THR goes out to
+ * the guest. Both the VUART (the host console) and the UART carrying the MCTP
+ * serial link use it; for a UART on a line (one with setLineConnected), a peer
+ * attaching or leaving is the far end of the cable coming and going, which
+ * the BMC sees as DCD/DSR/CTS.
  *
  * The guest must never stall on a BMC that reads slowly or not at all, so
  * bytes wait in a bounded backlog here; past it they are dropped and counted
- * (a real VUART would drop them at its 16-byte FIFO). A BMC console service
- * that keeps reading loses nothing.
+ * (a real UART would drop them at its 16-byte FIFO). A BMC driver that keeps
+ * reading loses nothing.
  */
-import type { Vuart } from '../vuart.js';
+import type { UartHostPort } from '../uart-16550.js';
 import type { ByteLink } from '../../transport/byte-link.js';
 
 export const DEFAULT_UART_BACKLOG = 256 * 1024;
@@ -21,7 +25,7 @@ export interface UartWireStats {
 }
 
 export class UartWire {
-  readonly #vuart: Vuart;
+  readonly #port: UartHostPort;
   readonly #link: ByteLink;
   readonly #limit: number;
   #backlog: Buffer[] = [];
@@ -29,18 +33,23 @@ export class UartWire {
   #stats: UartWireStats = { bytesFromHost: 0, bytesToHost: 0, droppedBacklog: 0 };
   readonly #onData = (chunk: Buffer): void => this.#fromHost(chunk);
   readonly #onReady = (): void => this.#pump();
+  readonly #onConnect = (): void => this.#port.setLineConnected?.(true);
+  readonly #onDisconnect = (): void => this.#port.setLineConnected?.(false);
   readonly #onHostRx = (bytes: Buffer): void => {
     this.#stats.bytesToHost += bytes.length;
     this.#link.write(bytes);
   };
 
-  constructor(vuart: Vuart, link: ByteLink, opts: { backlogBytes?: number } = {}) {
-    this.#vuart = vuart;
+  constructor(port: UartHostPort, link: ByteLink, opts: { backlogBytes?: number } = {}) {
+    this.#port = port;
     this.#link = link;
     this.#limit = opts.backlogBytes ?? DEFAULT_UART_BACKLOG;
     link.on('data', this.#onData);
-    vuart.on('host-tx-ready', this.#onReady);
-    vuart.on('host-rx', this.#onHostRx);
+    link.on('connect', this.#onConnect);
+    link.on('disconnect', this.#onDisconnect);
+    port.on('host-tx-ready', this.#onReady);
+    port.on('host-rx', this.#onHostRx);
+    port.setLineConnected?.(link.connected);
   }
 
   stats(): UartWireStats & { backlogBytes: number } {
@@ -63,12 +72,12 @@ export class UartWire {
   /** Feed the RX FIFO as far as it has room; 'host-tx-ready' calls again. */
   #pump(): void {
     while (this.#backlog.length) {
-      const room = this.#vuart.hostTransmitRoom();
+      const room = this.#port.hostTransmitRoom();
       if (room === 0) return;
       const head = this.#backlog[0]!;
-      const n = this.#vuart.hostTransmit(head.subarray(0, room));
+      const n = this.#port.hostTransmit(head.subarray(0, room));
       if (n === 0) {
-        // Disabled or discarding: the model counted the drop; don't spin on it.
+        // The model refused them (a disabled or discarding VUART) and counted the drop; don't spin on it.
         this.#backlog = [];
         this.#backlogBytes = 0;
         return;
@@ -81,7 +90,9 @@ export class UartWire {
 
   detach(): void {
     this.#link.off('data', this.#onData);
-    this.#vuart.off('host-tx-ready', this.#onReady);
-    this.#vuart.off('host-rx', this.#onHostRx);
+    this.#link.off('connect', this.#onConnect);
+    this.#link.off('disconnect', this.#onDisconnect);
+    this.#port.off('host-tx-ready', this.#onReady);
+    this.#port.off('host-rx', this.#onHostRx);
   }
 }

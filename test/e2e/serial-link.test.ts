@@ -35,7 +35,7 @@ t.test('serial binding over the BMC UART socket', async (t) => {
   host.addRoute({ min: 8, dev: 'mctpserial0' });
   const hostEcho = startEchoResponder(host);
   t.teardown(() => host.close());
-  const uartPath = soc.mctpUart.endpoint.kind === 'unix' ? soc.mctpUart.endpoint.path : '';
+  const uartPath = soc.mctpSerialWire.endpoint.kind === 'unix' ? soc.mctpSerialWire.endpoint.path : '';
   const connect = (): net.Socket => {
     const s = net.createConnection({ path: uartPath });
     binding.attachStream(s);

@@ -164,7 +164,7 @@ t.test('--serial: the MCTP serial binding on the guest tty cabled to the BMC UAR
   t.teardown(() => bmc.stop());
   const kcs = await startPtyRelay(kcsSocket(bmc));
   t.teardown(() => kcs.stop());
-  const uartEp = bmc.soc.mctpUart.endpoint;
+  const uartEp = bmc.soc.mctpSerialWire.endpoint;
   const uart = await startPtyRelay(uartEp.kind === 'unix' ? uartEp.path : '');
   t.teardown(() => uart.stop());
   await uart.waitLine('connected');

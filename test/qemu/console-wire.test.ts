@@ -12,7 +12,7 @@ import t from 'tap';
 import type { MachineSpec } from '../../qemu/cmdline.js';
 import { ConsoleLog } from '../../qemu/console-log.js';
 import { ConsoleWire } from '../../qemu/console-wire.js';
-import { HOST_CONSOLE_SOCKET } from '../../qemu/machines.js';
+import { HOST_CONSOLE_SOCKET } from '../../transport/runtime-files.js';
 import type { ByteLink } from '../../transport/byte-link.js';
 import { fakeMachine, shortTempDir } from './helpers/util.js';
 

@@ -9,7 +9,8 @@ import t from 'tap';
 import { ManualClock } from '../../lib/clock.js';
 import { isQemuError } from '../../qemu/errors.js';
 import { HostPower, type HostEvent, type HostStateChange } from '../../qemu/host-power.js';
-import { x86HostMachine, QMP_SOCKET } from '../../qemu/machines.js';
+import { x86HostMachine } from '../../qemu/machines.js';
+import { QMP_SOCKET } from '../../transport/runtime-files.js';
 import { fakeMachine, pidAlive, shortTempDir } from './helpers/util.js';
 
 function track(power: HostPower): { states: string[]; events: HostEvent[] } {

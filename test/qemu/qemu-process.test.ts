@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import type { MachineSpec } from '../../qemu/cmdline.js';
-import { QMP_SOCKET } from '../../qemu/machines.js';
+import { QMP_SOCKET } from '../../transport/runtime-files.js';
 import { findQemuBinary } from '../../qemu/qemu-binary.js';
 import { qemuLaunch, QemuProcess, type QemuExit } from '../../qemu/qemu-process.js';
 import type { QmpEvent } from '../../qemu/qmp.js';

@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { LPC_FW_WINDOW_FILENAME } from '../../transport/runtime-files.js';
 import {
-  LPC_FW_WINDOW_FILENAME,
   MCTP_WINDOW_SIZE,
   WindowFile,
   createWindowFile,

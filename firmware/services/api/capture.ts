@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { MctpInterface, PacketTap } from '../../mctp/interface.js';
 import { PCAP_SNAPLEN, PcapWriter } from '../../mctp/pcap.js';
 import type { MctpStack } from '../../mctp/stack.js';
+import { captureFileName } from '../../../transport/runtime-files.js';
 import { ApiError, notImplemented } from './errors.js';
 
 export const PCAP_FILE_HEADER_LEN = 24;
@@ -105,7 +106,7 @@ export class CaptureManager {
 
   /** Interface names are [A-Za-z0-9_.-]; with the prefix no name can leave the directory. */
   fileFor(link: string): string {
-    return path.join(this.#dir(), `capture-${link}.pcap`);
+    return path.join(this.#dir(), captureFileName(link));
   }
 
   start(link: string, maxBytes?: number): CaptureInfo {

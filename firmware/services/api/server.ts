@@ -9,6 +9,7 @@ import path from 'node:path';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Clock } from '../../../lib/clock.js';
+import { API_JSON } from '../../../transport/runtime-files.js';
 import { checkListenPolicy, installAuth } from './auth.js';
 import { CaptureManager, DEFAULT_CAPTURE_MAX_BYTES } from './capture.js';
 import type { ApiContext } from './context.js';
@@ -26,7 +27,6 @@ import { readinessRoutes } from './routes/readiness.js';
 import { statusRoutes } from './routes/status.js';
 
 export const API_PREFIX = '/api/v1';
-export const API_JSON = 'api.json';
 
 export interface ApiServerOptions {
   /** Address to listen on (default 127.0.0.1). Anything but loopback requires `token`. */

@@ -1,0 +1,61 @@
+/** The UART wire server: one host side for both 16550-style ports, the VUART and the UART on a line. */
+import t from 'tap';
+import { ManualClock } from '../../../lib/clock.js';
+import { FCR_ENABLE_FIFO, UART_FCR, UART_LSR, UART_RBR, LSR_DR } from '../../../hw-models/uart-16550.js';
+import { Uart } from '../../../hw-models/uart.js';
+import { Vuart } from '../../../hw-models/vuart.js';
+import { UartWire } from '../../../hw-models/wire-servers/uart-wire-server.js';
+import { memoryLinkPair } from '../../transport/helpers/util.js';
+
+t.test('a UART on the wire: a peer attaching or leaving is the line coming and going', async (t) => {
+  const uart = new Uart({ clock: new ManualClock() });
+  const { a, b, connect } = memoryLinkPair();
+  const wire = new UartWire(uart, a);
+  t.equal(uart.lineConnected, false, 'no peer yet');
+  connect();
+  t.equal(uart.lineConnected, true);
+  b.disconnect();
+  t.equal(uart.lineConnected, false);
+  wire.detach();
+  connect();
+  t.equal(uart.lineConnected, false, 'detached: no longer followed');
+  t.equal(a.listenerCount('connect') + a.listenerCount('disconnect') + a.listenerCount('data'), 0);
+  t.equal(uart.listenerCount('host-rx') + uart.listenerCount('host-tx-ready'), 0);
+});
+
+t.test('the line state at attach time is taken from the link', async (t) => {
+  const uart = new Uart();
+  const { a, connect } = memoryLinkPair();
+  connect();
+  new UartWire(uart, a);
+  t.equal(uart.lineConnected, true);
+});
+
+t.test('bytes both ways; the backlog feeds the FIFO as the BMC reads', async (t) => {
+  const clock = new ManualClock();
+  const uart = new Uart({ clock });
+  uart.writeRegister(UART_FCR, FCR_ENABLE_FIFO);
+  const { a, b, connect } = memoryLinkPair();
+  const wire = new UartWire(uart, a);
+  connect();
+  b.write(Buffer.from('0123456789abcdefghij')); // 20 bytes, 16 fit
+  t.equal(wire.stats().backlogBytes, 4);
+  const got: number[] = [];
+  while (uart.readRegister(UART_LSR) & LSR_DR) got.push(uart.readRegister(UART_RBR));
+  t.equal(Buffer.from(got).toString(), '0123456789abcdefghij', 'the backlog followed as room appeared');
+  t.equal(uart.counters.hostDroppedFull, 0);
+  uart.writeRegister(0, 0x21);
+  clock.advance(0);
+  t.same(Buffer.concat(a.sent), Buffer.from('!'));
+  t.match(wire.stats(), { bytesFromHost: 20, bytesToHost: 1, droppedBacklog: 0, backlogBytes: 0 });
+});
+
+t.test('the VUART has no line: connects and disconnects change nothing', async (t) => {
+  const vuart = new Vuart();
+  const { a, b, connect } = memoryLinkPair();
+  new UartWire(vuart, a);
+  const before = vuart.snapshot();
+  connect();
+  b.disconnect();
+  t.same(vuart.snapshot(), before);
+});
