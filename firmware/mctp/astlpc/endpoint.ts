@@ -12,6 +12,7 @@
  * prepared and kicks a pass that sends Tx Begin when the peer can take it.
  */
 import type { BindingPort } from '../binding.js';
+import { MctpError, isMctpError } from '../errors.js';
 import type { Clock, TimerHandle } from '../../../lib/clock.js';
 import {
   ASTLPC_MIN_MTU,
@@ -55,9 +56,17 @@ export interface EndpointConfig {
   commandRetryMs: number;
 }
 
-/** Thrown (and counted) if the binding ever computes an access outside the window: a bug, never the peer's doing. */
-export class AstlpcBoundsError extends Error {
-  override readonly name = 'AstlpcBoundsError';
+/**
+ * Thrown (and counted as internal-bounds) if the binding ever computes an
+ * access outside the window: a bug, never the peer's doing. EFAULT, as the
+ * kernel answers an access to an address it does not map.
+ */
+function windowBoundsError(message: string): MctpError {
+  return new MctpError('EFAULT', message);
+}
+
+function isWindowBoundsError(e: unknown): boolean {
+  return isMctpError(e, 'EFAULT');
 }
 
 export abstract class AstlpcEndpoint {
@@ -151,7 +160,7 @@ export abstract class AstlpcEndpoint {
   /** A KCS or window operation threw. Counted; the next event or timer retries. */
   protected taskFailed(err: unknown): void {
     const msg = err instanceof Error ? err.message : String(err);
-    this.counters.inc(err instanceof AstlpcBoundsError ? 'internal-bounds' : C.kcsErrors);
+    this.counters.inc(isWindowBoundsError(err) ? 'internal-bounds' : C.kcsErrors);
     this.lastError = `I/O error: ${msg}`;
     this.emitState();
   }
@@ -224,10 +233,10 @@ export abstract class AstlpcEndpoint {
 
   #checkBounds(offset: number, length: number): void {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
-      throw new AstlpcBoundsError(`bad window access ${offset}+${length}`);
+      throw windowBoundsError(`bad window access ${offset}+${length}`);
     }
     if (offset + length > this.cfg.windowSize) {
-      throw new AstlpcBoundsError(`window access 0x${offset.toString(16)}+${length} beyond 0x${this.cfg.windowSize.toString(16)}`);
+      throw windowBoundsError(`window access 0x${offset.toString(16)}+${length} beyond 0x${this.cfg.windowSize.toString(16)}`);
     }
   }
 

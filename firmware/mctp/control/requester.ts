@@ -8,17 +8,18 @@
  *    send when retries are off, as for recovery polls);
  *  - Instance IDs from one counter, (iid + 1) & 0x1F;
  *  - the first message that comes back decides: too short, another IID or
- *    another command is ENOMSG, a completion code other than SUCCESS is a
- *    ControlCompletionError (ECONNREFUSED), a body that does not decode is
- *    ENOMSG.
+ *    another command is ENOMSG, a completion code other than SUCCESS is
+ *    ECONNREFUSED with the command and code in its details
+ *    (completionCodeOf), a body that does not decode is ENOMSG.
  *
  * Requests run one at a time, as in mctpd's single-threaded loop: a bus
  * owner never has more than one request's tags out at once.
  * All waiting is on the injectable clock.
  */
 import type { Clock, TimerHandle } from '../../../lib/clock.js';
+import { ConfigError } from '../../../lib/errors.js';
 import { MCTP_NET_ANY, MCTP_OPT_ADDR_EXT, MCTP_TAG_OWNER, SOL_MCTP } from '../constants.js';
-import { MctpError } from '../errors.js';
+import { MctpError, isMctpError } from '../errors.js';
 import type { SockaddrMctp, SockaddrMctpExt } from '../sockaddr.js';
 import type { MctpSocket, RecvResult } from '../socket.js';
 import type { MctpStack } from '../stack.js';
@@ -86,17 +87,26 @@ export interface ControlRequesterStats {
   sendErrors: number;
 }
 
-/** The endpoint answered with a completion code other than SUCCESS. */
-export class ControlCompletionError extends MctpError {
-  readonly cc: number;
-  readonly command: number;
+/** What an ECONNREFUSED from a request carries: the command and the completion code the endpoint answered with. */
+export interface CompletionCodeDetails {
+  command: number;
+  cc: number;
+}
 
-  constructor(command: number, cc: number, target: string) {
-    super('ECONNREFUSED', `${commandName(command)} to ${target} failed with completion code 0x${cc.toString(16).padStart(2, '0')}`);
-    this.name = 'ControlCompletionError';
-    this.command = command;
-    this.cc = cc;
-  }
+/** The endpoint answered with a completion code other than SUCCESS: ECONNREFUSED, with the code in `details`. */
+export function completionCodeError(command: number, cc: number, target: string): MctpError {
+  return new MctpError(
+    'ECONNREFUSED',
+    `${commandName(command)} to ${target} failed with completion code 0x${cc.toString(16).padStart(2, '0')}`,
+    { details: { command, cc } },
+  );
+}
+
+/** The command and completion code of a refused request, or undefined for any other error. */
+export function completionCodeOf(e: unknown): CompletionCodeDetails | undefined {
+  if (!isMctpError(e, 'ECONNREFUSED')) return undefined;
+  const { command, cc } = e.details ?? {};
+  return typeof command === 'number' && typeof cc === 'number' ? { command, cc } : undefined;
 }
 
 export class ControlRequester {
@@ -118,7 +128,7 @@ export class ControlRequester {
     this.timeoutMs = opts.timeoutMs ?? CONTROL_TIMEOUT_MS;
     this.maxSends = opts.maxSends ?? CONTROL_MAX_SENDS;
     if (!(this.timeoutMs > 0) || !Number.isInteger(this.maxSends) || this.maxSends < 1) {
-      throw new MctpError('EINVAL', 'timeoutMs must be positive and maxSends a positive integer');
+      throw new ConfigError(`timeoutMs must be positive and maxSends a positive integer, got ${this.timeoutMs} and ${this.maxSends}`);
     }
     this.#iid = (opts.firstIid ?? 0) & 0x1f;
   }
@@ -236,7 +246,7 @@ export class ControlRequester {
     if (!d.ok) return bad(d.error.message);
     if (d.value.cc !== 0) {
       this.stats.refused++;
-      throw new ControlCompletionError(command, d.value.cc, where);
+      throw completionCodeError(command, d.value.cc, where);
     }
     return d.value.response!;
   }

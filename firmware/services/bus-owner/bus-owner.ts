@@ -26,6 +26,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../../../lib/clock.js';
+import { ConfigError } from '../../../lib/errors.js';
 import { Cmd, SetEidOp } from '../../mctp/control/constants.js';
 import { ControlRequester, type PhysicalTarget, type RoutedTarget } from '../../mctp/control/requester.js';
 import { ControlResponder } from '../../mctp/control/responder.js';
@@ -35,7 +36,7 @@ import { isUnicastEid } from '../../mctp/constants.js';
 import { MctpError, isMctpError } from '../../mctp/errors.js';
 import type { MctpInterface } from '../../mctp/interface.js';
 import type { MctpStack, StackEvent } from '../../mctp/stack.js';
-import { DEFAULT_EID_RANGE, EidPoolExhaustedError, checkEidRange, lowestFreeEid, type EidRange } from './eid-allocation.js';
+import { DEFAULT_EID_RANGE, checkEidRange, eidPoolExhausted, isEidPoolExhausted, lowestFreeEid, type EidRange } from './eid-allocation.js';
 import { advertisesVdm, queryMessageTypes, queryUuid, queryVdmTypes } from './endpoint-queries.js';
 
 /** DSP0237's Treclaim: how long an EID stays reserved for an endpoint that went quiet. */
@@ -178,9 +179,9 @@ export class BusOwner extends EventEmitter {
     this.eidRange = { ...(opts.eidRange ?? DEFAULT_EID_RANGE) };
     checkEidRange(this.eidRange);
     for (const s of opts.staticAssignments ?? []) {
-      if (!isUnicastEid(s.eid)) throw new MctpError('EINVAL', `static EID ${s.eid} for ${s.iface} is not unicast (8..254)`);
+      if (!isUnicastEid(s.eid)) throw new ConfigError(`static EID ${s.eid} for ${s.iface} is not unicast (8..254)`);
       const key = physKey(s.iface, s.hwAddr ?? Buffer.alloc(0));
-      if (this.#static.has(key)) throw new MctpError('EEXIST', `two static EIDs for ${key}`);
+      if (this.#static.has(key)) throw new ConfigError(`two static EIDs for ${key}`);
       this.#static.set(key, s.eid);
     }
     this.#peerAddrs = opts.peers ?? {};
@@ -364,7 +365,7 @@ export class BusOwner extends EventEmitter {
       return await this.#setupSteps(ifname, hw, alwaysAssign);
     } catch (e) {
       this.stats.setupFailures++;
-      if (e instanceof EidPoolExhaustedError) this.stats.poolExhausted++;
+      if (isEidPoolExhausted(e)) this.stats.poolExhausted++;
       if (!this.#stopped) {
         const ev: SetupFailedEvent = { iface: ifname, hwAddr: Buffer.from(hw), error: e as Error };
         this.emit('setup-failed', ev);
@@ -430,7 +431,7 @@ export class BusOwner extends EventEmitter {
         origin = 'reclaimed';
       } else {
         const free = lowestFreeEid(this.eidRange, (e) => this.#taken(net, e, key));
-        if (free === null) throw new EidPoolExhaustedError(net, this.eidRange);
+        if (free === null) throw eidPoolExhausted(net, this.eidRange);
         eid = free;
         origin = 'dynamic';
       }
