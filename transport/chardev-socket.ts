@@ -19,6 +19,7 @@ import { lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
 import type { ByteLink } from './byte-link.js';
+import { TransportError, connectFailureCode } from './errors.js';
 
 export type ChardevEndpoint = { kind: 'unix'; path: string } | { kind: 'tcp'; host?: string; port: number };
 
@@ -69,16 +70,6 @@ export interface ChardevStats {
   connectFailures: number;
   /** Server (UNIX): stale socket files removed before listening. */
   staleSocketsRemoved: number;
-}
-
-export class ChardevError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-    this.name = 'ChardevError';
-  }
 }
 
 /** sockaddr_un.sun_path is 108 bytes on Linux, including the terminating NUL. */
@@ -141,10 +132,7 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
     this.#reconnect = rc === false ? null : rc === true ? { ...DEFAULT_RECONNECT } : { ...DEFAULT_RECONNECT, ...rc };
     this.#nextDelay = this.#reconnect?.initialDelayMs ?? 0;
     if (this.#endpoint.kind === 'unix' && Buffer.byteLength(this.#endpoint.path) > UNIX_PATH_MAX) {
-      throw new ChardevError(
-        `UNIX socket path is longer than ${UNIX_PATH_MAX} bytes: ${this.#endpoint.path}`,
-        'ENAMETOOLONG',
-      );
+      throw new TransportError('ENAMETOOLONG', `UNIX socket path is longer than ${UNIX_PATH_MAX} bytes: ${this.#endpoint.path}`);
     }
   }
 
@@ -185,8 +173,8 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
 
   /** Server role: bind and listen. Resolves once listening. */
   async listen(): Promise<void> {
-    if (this.role !== 'server') throw new ChardevError('listen() is for the server role; use connect()', 'EROLE');
-    if (this.#state !== 'idle') throw new ChardevError(`listen() in state ${this.#state}`, 'ESTATE');
+    if (this.role !== 'server') throw new TransportError('EROLE', 'listen() is for the server role; use connect()');
+    if (this.#state !== 'idle') throw new TransportError('ESTATE', `listen() in state ${this.#state}`);
     this.#state = 'open';
     try {
       if (this.#endpoint.kind === 'unix') await this.#clearStaleUnixSocket(this.#endpoint.path);
@@ -212,7 +200,7 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
         // close() was called while we were binding.
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await this.#unlinkOwnSocket();
-        throw new ChardevError('closed while listening', 'ECLOSED');
+        throw new TransportError('ECLOSED', 'closed while listening');
       }
     } catch (err) {
       if (this.#state === 'open') this.#state = 'idle';
@@ -233,10 +221,10 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
       throw err;
     }
     if (!st.isSocket()) {
-      throw new ChardevError(`refusing to replace ${path}: it exists and is not a socket`, 'EEXIST');
+      throw new TransportError('EEXIST', `refusing to replace ${path}: it exists and is not a socket`);
     }
     if (await probeUnixSocket(path)) {
-      throw new ChardevError(`${path} is in use: another process is listening on it`, 'EADDRINUSE');
+      throw new TransportError('EADDRINUSE', `${path} is in use: another process is listening on it`);
     }
     await unlink(path);
     this.#stats.staleSocketsRemoved++;
@@ -265,10 +253,10 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
    */
   connect(): Promise<void> {
     if (this.role !== 'client') {
-      return Promise.reject(new ChardevError('connect() is for the client role; use listen()', 'EROLE'));
+      return Promise.reject(new TransportError('EROLE', 'connect() is for the client role; use listen()'));
     }
     if (this.#state === 'closing' || this.#state === 'closed') {
-      return Promise.reject(new ChardevError('connect() after close()', 'ECLOSED'));
+      return Promise.reject(new TransportError('ECLOSED', 'connect() after close()'));
     }
     this.#state = 'open';
     if (this.connected) return Promise.resolve();
@@ -297,7 +285,7 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
         this.#scheduleRetry();
       } else {
         this.#rejectWaiters(
-          new ChardevError(`cannot connect to ${this.describe()}: ${err.message}`, (err as NodeJS.ErrnoException).code ?? 'ECONNECT'),
+          new TransportError(connectFailureCode(err), `cannot connect to ${this.describe()}: ${err.message}`, { cause: err }),
         );
       }
     };
@@ -402,7 +390,7 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
     this.#state = 'closing';
     this.#retryTimer?.cancel();
     this.#retryTimer = null;
-    this.#rejectWaiters(new ChardevError(`${this.describe()} closed`, 'ECLOSED'));
+    this.#rejectWaiters(new TransportError('ECLOSED', `${this.describe()} closed`));
     this.disconnect();
     this.#attempt = null;
     const closed: Promise<void>[] = [];
