@@ -71,6 +71,15 @@ t.test('hello carries version and channel; client becomes ready', async (t) => {
   t.same(await client.waitReady(), { version: 1, channel: 3 });
 });
 
+t.test('a channel number that does not fit the hello byte is a configuration error', async (t) => {
+  const pair = memoryLinkPair();
+  t.throws(() => new KcsWireServer(new FakeKcsChannel(), pair.a, { channel: 256 }), {
+    name: 'ConfigError',
+    code: 'ERR_BAD_CONFIG',
+    message: /channel must be 0\.\.255, got 256/,
+  });
+});
+
 t.test('register side effects are exactly those of the hardware', async (t) => {
   const { kcs, client } = memorySetup();
   const irqs: number[] = [];
