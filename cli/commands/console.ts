@@ -6,7 +6,8 @@
  * Live modes use the API's websocket with replay, so the log and the live
  * bytes join without a gap or a repeat.
  */
-import { clientFrom, parse, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from '../options.js';
+import { clientFrom, parse, processIo, runCommand, TARGET_HELP, type CliIo } from '../options.js';
+import { usageError } from '../errors.js';
 import { WsClient } from '../ws-client.js';
 
 const USAGE = `usage: bmcemu console [--tail BYTES] [-f|--follow | -i|--interactive] [target options]
@@ -29,10 +30,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       io.stdout.write(USAGE);
       return 0;
     }
-    if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    if (values.follow && values.interactive) throw new UsageError('--follow and --interactive are exclusive (interactive also follows)');
+    if (positionals.length) throw usageError(`unexpected argument "${positionals[0]}"`);
+    if (values.follow && values.interactive) throw usageError('--follow and --interactive are exclusive (interactive also follows)');
     const tail = values.tail === undefined ? undefined : Number(values.tail);
-    if (tail !== undefined && (!Number.isInteger(tail) || tail < 1)) throw new UsageError(`--tail must be a positive integer, got "${values.tail}"`);
+    if (tail !== undefined && (!Number.isInteger(tail) || tail < 1)) throw usageError(`--tail must be a positive integer, got "${values.tail}"`);
     const client = clientFrom(values, io);
 
     if (!values.follow && !values.interactive) {
