@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Ast2500Soc } from '../hw-models/ast2500-soc.js';
 import { BmcFirmware, ASTLPC_IFNAME } from '../firmware/bmc/bmc-firmware.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { ConfigError } from '../lib/errors.js';
 import { echoRequest, startEchoResponder, type EchoResponder } from '../firmware/mctp/echo.js';
 import type { EndpointInfo as BusOwnerEndpoint } from '../firmware/services/bus-owner/bus-owner.js';
 import { createApiServer, type ApiServer } from '../firmware/services/api/server.js';
@@ -133,7 +134,7 @@ export class BmcInstance extends EventEmitter {
   }
 
   async powerOn(): Promise<void> {
-    if (!this.host) throw new Error('this instance has no host (started with host: false)');
+    if (!this.host) throw new ConfigError('this instance has no host (started with host: false)');
     await this.host.powerOn();
   }
 

@@ -46,6 +46,9 @@ export type TransportErrorCode =
   | 'ESHORT'
   /** write() on a window opened read-only. */
   | 'EREADONLY'
+  // ---- serial device
+  /** The optional serialport packages are not installed. */
+  | 'ENOPKG'
   // ---- KCS-wire client
   /** No model connected, or connected but its hello (or SYNC reply) has not arrived yet. */
   | 'ENOTCONN'
