@@ -14,10 +14,12 @@
  * was turned away), 'socket-error' (Error; non-fatal, only emitted when
  * someone listens, always counted).
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
+import { isCodedError } from '../lib/errors.js';
+import { WaitError, waitFor } from '../lib/wait.js';
 import type { ByteLink } from './byte-link.js';
 import { TransportError, connectFailureCode } from './errors.js';
 
@@ -77,11 +79,6 @@ const UNIX_PATH_MAX = 107;
 
 type State = 'idle' | 'open' | 'closing' | 'closed';
 
-interface Waiter {
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
-
 export function describeEndpoint(ep: ChardevEndpoint): string {
   return ep.kind === 'unix' ? `unix:${ep.path}` : `tcp:${ep.host ?? '127.0.0.1'}:${ep.port}`;
 }
@@ -101,7 +98,8 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
   #attempt: net.Socket | null = null;
   #retryTimer: TimerHandle | null = null;
   #nextDelay: number;
-  #waiters: Waiter[] = [];
+  /** Tells connect() callers how the attempt they wait for ended: 'attached', or 'failed' (Error). */
+  readonly #outcome = new EventEmitter().setMaxListeners(0);
   /** Every socket we created or accepted and that has not closed yet: close() waits for all. */
   readonly #sockets = new Set<net.Socket>();
   /** Identity of the UNIX socket file we bound, so close() never unlinks someone else's. */
@@ -179,15 +177,10 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
     try {
       if (this.#endpoint.kind === 'unix') await this.#clearStaleUnixSocket(this.#endpoint.path);
       const server = net.createServer({ allowHalfOpen: false }, (sock) => this.#onConnection(sock));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        const ep = this.#endpoint;
-        const listenOpts = ep.kind === 'unix' ? { path: ep.path } : { host: ep.host ?? '127.0.0.1', port: ep.port };
-        server.listen(listenOpts, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      const ep = this.#endpoint;
+      server.listen(ep.kind === 'unix' ? { path: ep.path } : { host: ep.host ?? '127.0.0.1', port: ep.port });
+      // once() rejects with the server's 'error' (EADDRINUSE, EACCES, ...) if that comes first.
+      await once(server, 'listening');
       server.on('error', (err) => this.#socketError(err));
       this.#server = server;
       if (this.#endpoint.kind === 'unix') {
@@ -260,9 +253,15 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
     }
     this.#state = 'open';
     if (this.connected) return Promise.resolve();
-    const p = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    const attached = waitFor(this.#outcome, 'attached', undefined, { failOn: ['failed'], what: `a connection to ${this.describe()}` }).then(
+      () => undefined,
+      (e: unknown) => {
+        // 'failed' carries the reason (TransportError): that is what the caller gets.
+        throw isCodedError(e, 'ERR_WAIT_FAILED', WaitError) && e.cause instanceof Error ? e.cause : e;
+      },
+    );
     if (this.#attempt === null && this.#retryTimer === null) this.#startAttempt();
-    return p;
+    return attached;
   }
 
   #startAttempt(): void {
@@ -284,7 +283,7 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
       if (this.#reconnect) {
         this.#scheduleRetry();
       } else {
-        this.#rejectWaiters(
+        this.#connectFailed(
           new TransportError(connectFailureCode(err), `cannot connect to ${this.describe()}: ${err.message}`, { cause: err }),
         );
       }
@@ -300,9 +299,7 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
       }
       if (this.#reconnect) this.#nextDelay = this.#reconnect.initialDelayMs;
       this.#attachPeer(sock);
-      const waiters = this.#waiters;
-      this.#waiters = [];
-      for (const w of waiters) w.resolve();
+      this.#outcome.emit('attached');
     });
   }
 
@@ -316,10 +313,8 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
     }, delay);
   }
 
-  #rejectWaiters(err: Error): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w.reject(err);
+  #connectFailed(err: Error): void {
+    this.#outcome.emit('failed', err);
   }
 
   // ---------------------------------------------------------------- peer
@@ -390,12 +385,12 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
     this.#state = 'closing';
     this.#retryTimer?.cancel();
     this.#retryTimer = null;
-    this.#rejectWaiters(new TransportError('ECLOSED', `${this.describe()} closed`));
+    this.#connectFailed(new TransportError('ECLOSED', `${this.describe()} closed`));
     this.disconnect();
     this.#attempt = null;
     const closed: Promise<void>[] = [];
     for (const sock of this.#sockets) {
-      closed.push(new Promise<void>((resolve) => sock.once('close', () => resolve())));
+      closed.push(waitFor(sock, 'close').then(() => undefined));
       sock.on('error', () => {});
       sock.destroy();
     }

@@ -21,6 +21,8 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../../lib/clock.js';
+import { isCodedError } from '../../lib/errors.js';
+import { WaitError, waitFor } from '../../lib/wait.js';
 import type { ByteLink } from '../byte-link.js';
 import { ChardevSocket, type ChardevEndpoint, type ReconnectPolicy } from '../chardev-socket.js';
 import {
@@ -83,11 +85,6 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-interface ReadyWaiter {
-  resolve: (hello: KcsWireHello) => void;
-  reject: (err: Error) => void;
-}
-
 export class KcsWireClient extends EventEmitter {
   readonly #link: ByteLink;
   readonly #clock: Clock;
@@ -103,7 +100,8 @@ export class KcsWireClient extends EventEmitter {
   #head = 0;
   #timer: TimerHandle | null = null;
   #helloTimer: TimerHandle | null = null;
-  #readyWaiters: ReadyWaiter[] = [];
+  /** Tells waitReady() callers how the session start ended: 'ready' (hello), or 'refused' (Error). */
+  readonly #readiness = new EventEmitter().setMaxListeners(0);
   /** Frames written by calls in the current tick, sent together in a microtask. */
   #out: Buffer[] = [];
   #flushQueued = false;
@@ -215,26 +213,21 @@ export class KcsWireClient extends EventEmitter {
   waitReady(timeoutMs?: number): Promise<KcsWireHello> {
     if (this.#detached) return Promise.reject(new TransportError('ECLOSED', 'KCS wire client is closed'));
     if (this.ready) return Promise.resolve(this.#hello!);
-    return new Promise((resolve, reject) => {
-      let timer: TimerHandle | null = null;
-      const waiter: ReadyWaiter = {
-        resolve: (h) => {
-          timer?.cancel();
-          resolve(h);
-        },
-        reject: (e) => {
-          timer?.cancel();
-          reject(e);
-        },
-      };
-      this.#readyWaiters.push(waiter);
-      if (timeoutMs !== undefined) {
-        timer = this.#clock.setTimeout(() => {
-          this.#readyWaiters = this.#readyWaiters.filter((w) => w !== waiter);
-          reject(new TransportError('ETIMEDOUT', `KCS wire: model not ready within ${timeoutMs} ms`));
-        }, timeoutMs);
-      }
-    });
+    return waitFor<[KcsWireHello]>(this.#readiness, 'ready', undefined, {
+      clock: this.#clock,
+      timeoutMs,
+      failOn: ['refused'],
+      what: 'the model hello',
+    }).then(
+      ([hello]) => hello,
+      (e: unknown) => {
+        if (isCodedError(e, 'ERR_WAIT_TIMEOUT', WaitError)) {
+          throw new TransportError('ETIMEDOUT', `KCS wire: model not ready within ${timeoutMs} ms`);
+        }
+        // 'refused' carries the reason (EVERSION, ECHANNEL, ECLOSED).
+        throw isCodedError(e, 'ERR_WAIT_FAILED', WaitError) && e.cause instanceof Error ? e.cause : e;
+      },
+    );
   }
 
   /** Host LPC read: reg 0 = data (ODR; clears OBF), reg 1 = status (STR; no side effect). */
@@ -372,18 +365,14 @@ export class KcsWireClient extends EventEmitter {
     }
     const hello = { version, channel };
     this.#hello = hello;
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const w of waiters) w.resolve(hello);
+    this.#readiness.emit('ready', hello);
     this.emit('ready', hello);
     return true;
   }
 
   #refuseHello(err: TransportError): boolean {
     this.#stats.protocolErrors++;
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const w of waiters) w.reject(err);
+    this.#readiness.emit('refused', err);
     this.emit('protocol-error', err);
     this.#link.disconnect();
     return false;
@@ -539,9 +528,7 @@ export class KcsWireClient extends EventEmitter {
     this.#out = [];
     this.#hello = null;
     this.#failAll('ECLOSED', 'KCS wire client closed before the reply');
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const w of waiters) w.reject(new TransportError('ECLOSED', 'KCS wire client is closed'));
+    this.#readiness.emit('refused', new TransportError('ECLOSED', 'KCS wire client is closed'));
   }
 
   /** detach(), and close the socket if open() created it. */
