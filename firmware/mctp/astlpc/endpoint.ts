@@ -14,6 +14,8 @@
 import type { BindingPort } from '../binding.js';
 import { MctpError, isMctpError } from '../errors.js';
 import type { Clock, TimerHandle } from '../../../lib/clock.js';
+import { isCodedError } from '../../../lib/errors.js';
+import { WaitError, delay } from '../../../lib/wait.js';
 import {
   ASTLPC_MIN_MTU,
   type AstlpcVersion,
@@ -97,7 +99,8 @@ export abstract class AstlpcEndpoint {
   #pendingTasks = 0;
   #serviceQueued = false;
   #timers = new Set<TimerHandle>();
-  #sleepers = new Set<() => void>();
+  /** One per task sleeping on the clock; aborted (the sleep ends early) on stop. */
+  #sleepers = new Set<AbortController>();
   #commandRetry: TimerHandle | undefined;
 
   constructor(protected readonly cfg: EndpointConfig) {}
@@ -195,19 +198,16 @@ export abstract class AstlpcEndpoint {
   }
 
   /** Wait ms on the clock. Resolves early (caller re-checks the epoch) if the endpoint stops. */
-  protected sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.#sleepers.delete(done);
-        resolve();
-      };
-      this.#sleepers.add(done);
-      const t = this.cfg.clock.setTimeout(() => {
-        this.#timers.delete(t);
-        done();
-      }, ms);
-      this.#timers.add(t);
-    });
+  protected async sleep(ms: number): Promise<void> {
+    const wake = new AbortController();
+    this.#sleepers.add(wake);
+    try {
+      await delay(ms, { clock: this.cfg.clock, signal: wake.signal });
+    } catch (e) {
+      if (!isCodedError(e, 'ERR_WAIT_ABORTED', WaitError)) throw e;
+    } finally {
+      this.#sleepers.delete(wake);
+    }
   }
 
   /** Cancel every timer and release every sleeper (on stop). */
@@ -215,7 +215,7 @@ export abstract class AstlpcEndpoint {
     for (const t of this.#timers) t.cancel();
     this.#timers.clear();
     this.#commandRetry = undefined;
-    for (const wake of [...this.#sleepers]) wake();
+    for (const wake of this.#sleepers) wake.abort();
   }
 
   // -------------------------------------------------------------------------

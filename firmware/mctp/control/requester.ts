@@ -16,8 +16,9 @@
  * owner never has more than one request's tags out at once.
  * All waiting is on the injectable clock.
  */
-import type { Clock, TimerHandle } from '../../../lib/clock.js';
-import { ConfigError } from '../../../lib/errors.js';
+import type { Clock } from '../../../lib/clock.js';
+import { ConfigError, isCodedError } from '../../../lib/errors.js';
+import { WaitError, delay } from '../../../lib/wait.js';
 import { MCTP_NET_ANY, MCTP_OPT_ADDR_EXT, MCTP_TAG_OWNER, SOL_MCTP } from '../constants.js';
 import { MctpError, isMctpError } from '../errors.js';
 import type { SockaddrMctp, SockaddrMctpExt } from '../sockaddr.js';
@@ -119,7 +120,8 @@ export class ControlRequester {
   #iid: number;
   #tail: Promise<unknown> = Promise.resolve();
   #open = new Set<MctpSocket>();
-  #timers = new Set<TimerHandle>();
+  /** One per response being waited for; aborting it cancels its timer. */
+  #waits = new Set<AbortController>();
   #closed = false;
 
   constructor(stack: MctpStack, opts: ControlRequesterOptions = {}) {
@@ -148,10 +150,11 @@ export class ControlRequester {
   /** Abandon requests in flight (they fail with EBADF) and refuse new ones. */
   close(): void {
     this.#closed = true;
-    for (const t of this.#timers) t.cancel();
-    this.#timers.clear();
+    // Sockets first: their receives fail with EBADF, which is what the waiting requests report.
     for (const s of this.#open) s.close();
     this.#open.clear();
+    for (const w of this.#waits) w.abort();
+    this.#waits.clear();
   }
 
   async #exchange<R extends ControlRequest>(target: ControlTarget, req: R, opts: RequestOptions): Promise<ResponseFor<R['command']>> {
@@ -208,26 +211,20 @@ export class ControlRequester {
   }
 
   /** The response, or undefined after timeoutMs of the clock. */
-  #wait(pending: Promise<RecvResult>): Promise<RecvResult | undefined> {
-    return new Promise((resolve, reject) => {
-      const timer = this.#clock.setTimeout(() => {
-        this.#timers.delete(timer);
-        resolve(undefined);
-      }, this.timeoutMs);
-      this.#timers.add(timer);
-      pending.then(
-        (r) => {
-          timer.cancel();
-          this.#timers.delete(timer);
-          resolve(r);
-        },
-        (e: unknown) => {
-          timer.cancel();
-          this.#timers.delete(timer);
-          reject(e);
-        },
-      );
-    });
+  async #wait(pending: Promise<RecvResult>): Promise<RecvResult | undefined> {
+    const done = new AbortController();
+    this.#waits.add(done);
+    const timedOut = delay(this.timeoutMs, { clock: this.#clock, signal: done.signal }).then(() => undefined);
+    try {
+      return await Promise.race([pending, timedOut]);
+    } catch (e) {
+      // close() ends the timer too; the socket's EBADF is the answer then.
+      if (isCodedError(e, 'ERR_WAIT_ABORTED', WaitError)) throw new MctpError('EBADF', 'control requester is closed');
+      throw e;
+    } finally {
+      done.abort();
+      this.#waits.delete(done);
+    }
   }
 
   #validate(r: RecvResult, iid: number, command: number, what: string, where: string): ResponseFor<CommandCode> {
