@@ -219,6 +219,30 @@ t.test('carrier down marks degraded; back with the same host, available again wi
   bo.stop();
 });
 
+t.test('waitForEndpoint: which connectivity counts, a timeout on the clock, abort, and a change that matches', async (t) => {
+  const w = new World();
+  const host = w.link('mctp0', { uuid: UUID_A });
+  const bo = new BusOwner(w.bmc);
+  bo.start();
+  await bo.waitForEndpoint();
+  host.iface.setUp(false);
+  await settle();
+  t.match(await bo.waitForEndpoint({ iface: 'mctp0', connectivity: 'any' }), { eid: 9, connectivity: 'degraded' }, "a degraded endpoint counts for 'any'");
+  t.match(await bo.waitForEndpoint({ connectivity: 'degraded' }), { eid: 9 });
+  const timedOut = bo.waitForEndpoint({ iface: 'mctp0' }, { timeoutMs: 1000 }).catch((e: unknown) => e);
+  w.clock.advance(1000);
+  t.match(await timedOut, { name: 'WaitError', code: 'ERR_WAIT_TIMEOUT' }, 'available only, by default: it times out on the clock');
+  const ac = new AbortController();
+  const aborted = bo.waitForEndpoint({ eid: 42 }, { signal: ac.signal });
+  ac.abort();
+  await t.rejects(aborted, { code: 'ERR_WAIT_ABORTED' });
+  const back = bo.waitForEndpoint({ iface: 'mctp0' });
+  host.iface.setUp(true);
+  await runUntil(w.clock, () => bo.endpoint(9)?.connectivity === 'available');
+  t.match(await back, { eid: 9, connectivity: 'available' }, 'a change to available ends the wait');
+  bo.stop();
+});
+
 t.test('a restarted host is re-assigned; the same UUID gets its old EID back', async (t) => {
   const w = new World();
   w.link('mctp0', { eid: 11, uuid: UUID_A });
