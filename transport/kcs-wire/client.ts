@@ -257,6 +257,8 @@ export class KcsWireClient extends EventEmitter {
       return Promise.reject(new TransportError('ENOTCONN', `KCS wire: not ready (${why})`));
     }
     this.#stats.requests++;
+    // A slot in the pending-reply queue rather than a waitFor: replies, the one
+    // shared deadline timer and a disconnect settle slots strictly in request order.
     return new Promise<number>((resolve, reject) => {
       this.#queue.push({ op, reg, deadline: this.#clock.now() + this.#timeoutMs, settled: false, resolve, reject });
       this.#out.push(encodeFrame(op, reg, value));
