@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { API_JSON } from '../transport/runtime-files.js';
+import { CliError } from './errors.js';
 import { instanceDir } from './runtime-dir.js';
 
 export interface TargetOptions {
@@ -24,21 +25,8 @@ export interface ApiTarget {
 }
 
 /** The API could not be located or reached (as opposed to answering with an error). */
-export class ApiUnreachableError extends Error {
-  override name = 'ApiUnreachableError';
-}
-
-/** The API answered with an error status; `code` is the body's coded error. */
-export class ApiClientError extends Error {
-  override name = 'ApiClientError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly body: Record<string, unknown>,
-  ) {
-    super(message);
-  }
+function unreachable(message: string, cause?: unknown): CliError {
+  return new CliError('ERR_API_UNREACHABLE', message, cause === undefined ? {} : { cause });
 }
 
 export function resolveTarget(o: TargetOptions, env: NodeJS.ProcessEnv = process.env): ApiTarget {
@@ -50,9 +38,9 @@ export function resolveTarget(o: TargetOptions, env: NodeJS.ProcessEnv = process
     try {
       u = new URL(explicit);
     } catch {
-      throw new ApiUnreachableError(`--api ${explicit} is not a URL (expected http://HOST:PORT)`);
+      throw unreachable(`--api ${explicit} is not a URL (expected http://HOST:PORT)`);
     }
-    if (u.protocol !== 'http:') throw new ApiUnreachableError(`--api ${explicit}: only http:// is supported`);
+    if (u.protocol !== 'http:') throw unreachable(`--api ${explicit}: only http:// is supported`);
     return withToken(u.origin);
   }
   const dir = instanceDir(o.instance ?? 'default', o.runtimeDir);
@@ -61,15 +49,15 @@ export function resolveTarget(o: TargetOptions, env: NodeJS.ProcessEnv = process
   try {
     raw = fs.readFileSync(file, 'utf8');
   } catch {
-    throw new ApiUnreachableError(`no running bmcemu API found: ${file} does not exist (is the instance running? or pass --api http://127.0.0.1:PORT)`);
+    throw unreachable(`no running bmcemu API found: ${file} does not exist (is the instance running? or pass --api http://127.0.0.1:PORT)`);
   }
   let url: unknown;
   try {
     url = (JSON.parse(raw) as { url?: unknown }).url;
   } catch {
-    throw new ApiUnreachableError(`${file} is not valid JSON`);
+    throw unreachable(`${file} is not valid JSON`);
   }
-  if (typeof url !== 'string') throw new ApiUnreachableError(`${file} has no "url"`);
+  if (typeof url !== 'string') throw unreachable(`${file} has no "url"`);
   return withToken(url);
 }
 
@@ -90,7 +78,7 @@ export class ApiClient {
     return this.target.token ? { authorization: `Bearer ${this.target.token}` } : {};
   }
 
-  /** One request; the whole body is read. Connection failures become ApiUnreachableError. */
+  /** One request; the whole body is read. Connection failures are ERR_API_UNREACHABLE. */
   request(method: string, urlPath: string, body?: unknown): Promise<RawResponse> {
     const u = new URL(urlPath, this.target.url);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -114,14 +102,14 @@ export class ApiClient {
       );
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ECONNRESET' || e.code === 'EHOSTUNREACH') {
-          reject(new ApiUnreachableError(`cannot reach the bmcemu API at ${this.target.url} (${e.code}): is the instance running?`));
+          reject(unreachable(`cannot reach the bmcemu API at ${this.target.url} (${e.code}): is the instance running?`, e));
         } else reject(e);
       });
       req.end(payload);
     });
   }
 
-  /** A JSON call; non-2xx answers throw ApiClientError with the server's coded message. */
+  /** A JSON call; non-2xx answers throw ERR_API with the server's coded message. */
   async json<T = unknown>(method: string, urlPath: string, body?: unknown): Promise<T> {
     const r = await this.request(method, urlPath, body);
     return parseResponse<T>(r);
@@ -150,5 +138,5 @@ function parseResponse<T>(r: RawResponse): T {
   const b = (parsed && typeof parsed === 'object' ? parsed : {}) as Record<string, unknown>;
   const code = typeof b.code === 'string' ? b.code : `HTTP_${r.status}`;
   const message = typeof b.message === 'string' ? b.message : `HTTP ${r.status}`;
-  throw new ApiClientError(r.status, code, message, b);
+  throw new CliError('ERR_API', message, { status: r.status, apiCode: code, details: b });
 }

@@ -1,4 +1,5 @@
 /** What the long-running commands (run, host-agent, guest-agent) share. */
+import { usageError } from './errors.js';
 
 export function log(msg: string): void {
   process.stdout.write(`bmcemu: ${msg}\n`);
@@ -7,7 +8,7 @@ export function log(msg: string): void {
 export function intOpt(v: string | undefined, name: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer ${min}..${max}, got "${v}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw usageError(`--${name} must be an integer ${min}..${max}, got "${v}"`);
   return n;
 }
 

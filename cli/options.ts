@@ -7,7 +7,8 @@
  * be reached), 2 usage error.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ApiClient, ApiClientError, ApiUnreachableError, resolveTarget } from './api-client.js';
+import { ApiClient, resolveTarget } from './api-client.js';
+import { isCliError, usageError } from './errors.js';
 
 export interface CliIo {
   stdout: { write(s: string | Uint8Array): unknown };
@@ -36,10 +37,6 @@ export const TARGET_HELP = `  --api URL          the instance's API (default: ap
   --json             print the API's JSON instead of text
 `;
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
-
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** parseArgs with the target options added; unknown options are usage errors. */
@@ -47,7 +44,7 @@ export function parse<O extends Options>(argv: string[], options: O) {
   try {
     return parseArgs({ args: argv, options: { ...TARGET_OPTIONS, ...options }, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw usageError((e as Error).message);
   }
 }
 
@@ -62,17 +59,14 @@ export async function runCommand(name: string, io: CliIo, usage: string, body: (
   try {
     return await body();
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (isCliError(e, 'ERR_USAGE')) {
       io.stderr.write(`bmcemu ${name}: ${e.message}\n${usage}`);
       return 2;
     }
-    if (e instanceof ApiClientError) {
-      io.stderr.write(`bmcemu ${name}: ${e.message}${e.code.startsWith('E_') || e.code.startsWith('HTTP_') ? '' : ` (${e.code})`}\n`);
-      return e.code === 'E_VALIDATION' || e.code === 'E_BAD_CONDITION' ? 2 : 1;
-    }
-    if (e instanceof ApiUnreachableError) {
-      io.stderr.write(`bmcemu ${name}: ${e.message}\n`);
-      return 1;
+    if (isCliError(e, 'ERR_API')) {
+      const apiCode = e.apiCode ?? '';
+      io.stderr.write(`bmcemu ${name}: ${e.message}${apiCode.startsWith('E_') || apiCode.startsWith('HTTP_') ? '' : ` (${apiCode})`}\n`);
+      return apiCode === 'E_VALIDATION' || apiCode === 'E_BAD_CONDITION' ? 2 : 1;
     }
     io.stderr.write(`bmcemu ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;

@@ -8,8 +8,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ConfigError } from '../lib/errors.js';
 import { pidAlive } from '../lib/pid-alive.js';
 import { PID_FILE } from '../transport/runtime-files.js';
+import { CliError } from './errors.js';
 
 /** Where instances live by default: /dev/shm/bmcemu-<uid> (tmpfs), else the temp dir. */
 export function defaultRuntimeBase(): string {
@@ -22,7 +24,7 @@ export function defaultRuntimeBase(): string {
 export function instanceDir(instance: string, runtimeDir?: string): string {
   if (runtimeDir) return path.resolve(runtimeDir);
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(instance) || instance.startsWith('.')) {
-    throw new Error(`instance name "${instance}" must be 1-64 letters, digits, '_', '-' or '.' (not starting with '.')`);
+    throw new ConfigError(`instance name "${instance}" must be 1-64 letters, digits, '_', '-' or '.' (not starting with '.')`);
   }
   return path.join(process.env.BMCEMU_RUNTIME_BASE ?? defaultRuntimeBase(), instance);
 }
@@ -39,7 +41,7 @@ export function claimRuntimeDir(dir: string): ClaimedDir {
   try {
     const pid = Number(fs.readFileSync(pidPath, 'utf8').trim());
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
-      throw new Error(`runtime directory ${dir} is in use by bmcemu pid ${pid}; stop it or choose another --instance`);
+      throw new CliError('ERR_INSTANCE_BUSY', `runtime directory ${dir} is in use by bmcemu pid ${pid}; stop it or choose another --instance`);
     }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { CliError } from './errors.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const OP_CONT = 0x0;
@@ -20,20 +21,16 @@ const OP_PONG = 0xa;
 /** Largest message accepted from the server (the console sends its whole log at most). */
 const MAX_MESSAGE = 64 * 1024 * 1024;
 
-export class WsHandshakeError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly body: string,
-  ) {
-    let msg = `websocket upgrade refused: HTTP ${statusCode}`;
-    try {
-      const b = JSON.parse(body) as { message?: string };
-      if (b.message) msg += ` ${b.message}`;
-    } catch {
-      /* not JSON */
-    }
-    super(msg);
+/** The server answered the upgrade with an ordinary response: ERR_WS_HANDSHAKE with its status and body. */
+function handshakeRefused(status: number, body: string): CliError {
+  let msg = `websocket upgrade refused: HTTP ${status}`;
+  try {
+    const b = JSON.parse(body) as { message?: string };
+    if (b.message) msg += ` ${b.message}`;
+  } catch {
+    /* not JSON */
   }
+  return new CliError('ERR_WS_HANDSHAKE', msg, { status, details: { body } });
 }
 
 export interface WsClientEvents {
@@ -83,7 +80,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       req.on('upgrade', (res, socket, head) => {
         if (res.headers['sec-websocket-accept'] !== expected) {
           socket.destroy();
-          reject(new Error('websocket upgrade: the server answered with a wrong Sec-WebSocket-Accept'));
+          reject(new CliError('ERR_WS_HANDSHAKE', 'websocket upgrade: the server answered with a wrong Sec-WebSocket-Accept'));
           return;
         }
         resolve(new WsClient(socket, head));
@@ -92,7 +89,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
-        res.on('end', () => reject(new WsHandshakeError(res.statusCode ?? 0, body)));
+        res.on('end', () => reject(handshakeRefused(res.statusCode ?? 0, body)));
       });
       req.on('error', reject);
       req.end();

@@ -1,11 +1,15 @@
 /**
- * Coded errors for the hardware models, plus the argument checks every model
- * shares. A model throws only for caller bugs (a register offset that does not
- * exist, a value that does not fit the register, a bad configuration): it never
- * half-applies an access, so state is untouched when one of these is thrown.
- * Things a *host* may legitimately cause at run time (an LPC access outside the
- * window, bytes arriving at a full FIFO) are refused and counted instead.
+ * The hardware models' one error class and its catalogue of codes, plus the
+ * argument checks every model shares. A model throws only for caller bugs (a
+ * register offset that does not exist, a value that does not fit the
+ * register) and for a bad configuration, which is lib's ConfigError
+ * (ERR_BAD_CONFIG) as everywhere else: it never half-applies an access, so
+ * state is untouched when one of these is thrown. Things a *host* may
+ * legitimately cause at run time (an LPC access outside the window, bytes
+ * arriving at a full FIFO) are refused and counted instead.
  */
+import { CodedError, ConfigError, isCodedError } from '../lib/errors.js';
+
 
 export type HwErrorCode =
   /** A register offset this model does not decode. */
@@ -14,8 +18,6 @@ export type HwErrorCode =
   | 'ERR_HW_BAD_VALUE'
   /** A bad argument to a non-register API (length, address, buffer). */
   | 'ERR_HW_BAD_ARGUMENT'
-  /** Construction options that describe impossible hardware. */
-  | 'ERR_HW_BAD_CONFIG'
   /** A backing-file path that is a symlink or not a regular file. */
   | 'ERR_HW_UNSAFE_PATH'
   /** A BMC-side access to memory the model does not back. */
@@ -23,18 +25,10 @@ export type HwErrorCode =
   /** The model was closed. */
   | 'ERR_HW_CLOSED';
 
-export class HwModelError extends Error {
-  readonly code: HwErrorCode;
-
-  constructor(code: HwErrorCode, message: string) {
-    super(message);
-    this.name = 'HwModelError';
-    this.code = code;
-  }
-}
+export class HwModelError extends CodedError<HwErrorCode> {}
 
 export function isHwModelError(e: unknown, code?: HwErrorCode): e is HwModelError {
-  return e instanceof HwModelError && (code === undefined || e.code === code);
+  return isCodedError(e, code, HwModelError);
 }
 
 function describe(v: unknown): string {
@@ -43,13 +37,18 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-/** An integer in [0, max]; anything else (NaN, fractions, negatives, non-numbers) throws. */
-export function checkUint(v: unknown, max: number, what: string, code: HwErrorCode = 'ERR_HW_BAD_VALUE'): number {
+/**
+ * An integer in [0, max]; anything else (NaN, fractions, negatives,
+ * non-numbers) throws: a HwModelError with `code`, or a ConfigError when the
+ * value is a construction option ('ERR_BAD_CONFIG').
+ */
+export function checkUint(v: unknown, max: number, what: string, code: HwErrorCode | 'ERR_BAD_CONFIG' = 'ERR_HW_BAD_VALUE'): number {
+  const fail = (message: string): Error => (code === 'ERR_BAD_CONFIG' ? new ConfigError(message) : new HwModelError(code, message));
   if (typeof v !== 'number' || !Number.isInteger(v)) {
-    throw new HwModelError(code, `${what}: ${describe(v)} is not an integer (0..0x${max.toString(16)})`);
+    throw fail(`${what}: ${describe(v)} is not an integer (0..0x${max.toString(16)})`);
   }
   if (v < 0 || v > max) {
-    throw new HwModelError(code, `${what}: ${describe(v)} is outside 0..0x${max.toString(16)}`);
+    throw fail(`${what}: ${describe(v)} is outside 0..0x${max.toString(16)}`);
   }
   return v;
 }

@@ -19,6 +19,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { KcsHostPort, KcsHostReg } from './kcs-host-port.js';
+import { ConfigError } from '../lib/errors.js';
 import { HwModelError, badOffset, checkByte, checkUint, hex } from './errors.js';
 
 // ---- STR bits -------------------------------------------------------------
@@ -171,7 +172,7 @@ function zeroCounters(): KcsCounters {
 
 function checkChannelNumber(n: unknown): KcsChannelNumber {
   if (n !== 1 && n !== 2 && n !== 3 && n !== 4) {
-    throw new HwModelError('ERR_HW_BAD_CONFIG', `KCS channel must be 1..4, got ${String(n)}`);
+    throw new ConfigError(`KCS channel must be 1..4, got ${String(n)}`);
   }
   return n;
 }
@@ -179,12 +180,12 @@ function checkChannelNumber(n: unknown): KcsChannelNumber {
 function checkIo(io: KcsIoAddresses | null, channel: KcsChannelNumber): KcsIoAddresses | null {
   if (io === null) return null;
   if (typeof io !== 'object') {
-    throw new HwModelError('ERR_HW_BAD_CONFIG', `KCS channel ${channel}: io must be {data, status} or null`);
+    throw new ConfigError(`KCS channel ${channel}: io must be {data, status} or null`);
   }
-  const data = checkUint(io.data, 0xffff, `KCS channel ${channel} data port`, 'ERR_HW_BAD_CONFIG');
-  const status = checkUint(io.status, 0xffff, `KCS channel ${channel} status port`, 'ERR_HW_BAD_CONFIG');
+  const data = checkUint(io.data, 0xffff, `KCS channel ${channel} data port`, 'ERR_BAD_CONFIG');
+  const status = checkUint(io.status, 0xffff, `KCS channel ${channel} status port`, 'ERR_BAD_CONFIG');
   if (data === status) {
-    throw new HwModelError('ERR_HW_BAD_CONFIG', `KCS channel ${channel}: data and status ports are both ${hex(data)}`);
+    throw new ConfigError(`KCS channel ${channel}: data and status ports are both ${hex(data)}`);
   }
   return { data, status };
 }
@@ -423,8 +424,7 @@ export class KcsController extends EventEmitter<KcsControllerEvents> {
   #claim(port: number, decode: KcsIoDecode): void {
     const other = this.#io.get(port);
     if (other) {
-      throw new HwModelError(
-        'ERR_HW_BAD_CONFIG',
+      throw new ConfigError(
         `KCS I/O port ${hex(port)} claimed by both channel ${other.channel} and channel ${decode.channel}`,
       );
     }

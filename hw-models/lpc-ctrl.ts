@@ -31,6 +31,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '../lib/errors.js';
 import { HwModelError, badOffset, checkU32, checkUint, hex } from './errors.js';
 import { LPC_FW_WINDOW_FILENAME } from '../transport/runtime-files.js';
 
@@ -195,10 +196,6 @@ function zeroCounters(): LpcCtrlCounters {
   };
 }
 
-function configError(message: string): HwModelError {
-  return new HwModelError('ERR_HW_BAD_CONFIG', message);
-}
-
 /**
  * Open (creating if needed) the backing file with no symlink following, check
  * it is a regular file, and give it exactly `size` bytes. An existing file is
@@ -259,36 +256,36 @@ export class LpcCtrl extends EventEmitter<LpcCtrlEvents> {
   constructor(options: LpcCtrlOptions) {
     super();
     if (!options || typeof options.runtimeDir !== 'string' || options.runtimeDir === '') {
-      throw configError('LpcCtrl needs a runtimeDir');
+      throw new ConfigError('LpcCtrl needs a runtimeDir');
     }
     const fileName = options.fileName ?? DEFAULT_WINDOW_FILE;
     if (fileName === '' || fileName === '.' || fileName === '..' || fileName.includes('/') || fileName.includes('\0')) {
-      throw configError(`LPC window file name ${JSON.stringify(fileName)} must be a plain file name`);
+      throw new ConfigError(`LPC window file name ${JSON.stringify(fileName)} must be a plain file name`);
     }
     const windowSize = options.windowSize ?? MCTP_WINDOW_SIZE;
     const reservedSize = options.reservedSize ?? DEFAULT_RESERVED_SIZE;
     const reservedBase = options.reservedBase ?? DEFAULT_RESERVED_BASE;
     if (!isPowerOfTwo(windowSize) || windowSize < LPC_FW_GRANULE) {
-      throw configError(`window size ${String(windowSize)} must be a power of two of at least 64 KiB`);
+      throw new ConfigError(`window size ${String(windowSize)} must be a power of two of at least 64 KiB`);
     }
     if (!isPowerOfTwo(reservedSize) || reservedSize < windowSize || reservedSize > LPC_FW_SPACE_SIZE) {
-      throw configError(
+      throw new ConfigError(
         `reserved region size ${String(reservedSize)} must be a power of two between the window size (${hex(windowSize)}) and 256 MiB`,
       );
     }
     if (!Number.isInteger(reservedBase) || reservedBase < 0 || reservedBase + reservedSize > 0x1_0000_0000) {
-      throw configError(`reserved region base ${String(reservedBase)} is not a 32-bit address with room for the region`);
+      throw new ConfigError(`reserved region base ${String(reservedBase)} is not a 32-bit address with room for the region`);
     }
     if (reservedBase % reservedSize !== 0) {
-      throw configError(`reserved region base ${hex(reservedBase)} is not naturally aligned to its size ${hex(reservedSize)}`);
+      throw new ConfigError(`reserved region base ${hex(reservedBase)} is not naturally aligned to its size ${hex(reservedSize)}`);
     }
     let dirStat: fs.Stats;
     try {
       dirStat = fs.statSync(options.runtimeDir);
     } catch {
-      throw configError(`runtime directory ${options.runtimeDir} does not exist`);
+      throw new ConfigError(`runtime directory ${options.runtimeDir} does not exist`);
     }
-    if (!dirStat.isDirectory()) throw configError(`runtime directory ${options.runtimeDir} is not a directory`);
+    if (!dirStat.isDirectory()) throw new ConfigError(`runtime directory ${options.runtimeDir} is not a directory`);
 
     this.reservedBase = reservedBase;
     this.reservedSize = reservedSize;

@@ -25,6 +25,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { immediateClock, type Clock } from '../lib/clock.js';
+import { ConfigError } from '../lib/errors.js';
 import { HwModelError, badOffset, checkByte } from './errors.js';
 
 // ---- Register offsets (BMC side, reg-shift 2) ---------------------------------
@@ -209,7 +210,7 @@ export class Uart16550 extends EventEmitter<UartEvents> {
     this.name = name;
     const size = options.fifoSize ?? UART_FIFO_SIZE;
     if (!Number.isInteger(size) || size < 1 || size > MAX_FIFO_SIZE) {
-      throw new HwModelError('ERR_HW_BAD_CONFIG', `${name}: FIFO size ${String(size)} is not an integer in 1..${MAX_FIFO_SIZE}`);
+      throw new ConfigError(`${name}: FIFO size ${String(size)} is not an integer in 1..${MAX_FIFO_SIZE}`);
     }
     this.fifoSize = size;
     this.#triggerLevels = rxTriggerLevels(size);

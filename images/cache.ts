@@ -15,8 +15,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { processClock } from '../lib/clock.js';
 import { pidAlive } from '../lib/pid-alive.js';
 import { projectDir } from '../lib/project-dir.js';
+import { delay } from '../lib/wait.js';
 import { ImageError } from './errors.js';
 
 
@@ -123,7 +125,8 @@ export async function withCacheLock<T>(
       onWait?.(owner);
       told = true;
     }
-    await new Promise((r) => setTimeout(r, pollMs));
+    // processClock: waiting for the other build may be all this process is doing.
+    await delay(pollMs, { clock: processClock });
   }
   try {
     return await fn();

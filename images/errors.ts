@@ -3,6 +3,7 @@
  * what to do about it, because the person reading it is usually someone who
  * just typed `make test` on a fresh machine.
  */
+import { CodedError, isCodedError } from '../lib/errors.js';
 
 export type ImageErrorCode =
   /** A Debian tool the build needs (apt-get, apt-cache, dpkg-deb) is missing. */
@@ -21,16 +22,8 @@ export type ImageErrorCode =
   | 'ERR_IMAGE_CACHE'
   | 'ERR_IMAGE_CACHE_IN_TREE';
 
-export class ImageError extends Error {
-  readonly code: ImageErrorCode;
-
-  constructor(code: ImageErrorCode, message: string) {
-    super(message);
-    this.name = 'ImageError';
-    this.code = code;
-  }
-}
+export class ImageError extends CodedError<ImageErrorCode> {}
 
 export function isImageError(e: unknown, code?: ImageErrorCode): e is ImageError {
-  return e instanceof ImageError && (code === undefined || e.code === code);
+  return isCodedError(e, code, ImageError);
 }

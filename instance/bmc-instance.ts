@@ -11,8 +11,9 @@ import path from 'node:path';
 import { Ast2500Soc } from '../hw-models/ast2500-soc.js';
 import { BmcFirmware, ASTLPC_IFNAME } from '../firmware/bmc/bmc-firmware.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { ConfigError } from '../lib/errors.js';
 import { echoRequest, startEchoResponder, type EchoResponder } from '../firmware/mctp/echo.js';
-import type { EndpointInfo as BusOwnerEndpoint } from '../firmware/services/bus-owner/bus-owner.js';
+import type { EndpointInfo as BusOwnerEndpoint, EndpointWaitOptions } from '../firmware/services/bus-owner/bus-owner.js';
 import { createApiServer, type ApiServer } from '../firmware/services/api/server.js';
 import type { ApiContext, EndpointInfo, PowerPart, PowerState } from '../firmware/services/api/context.js';
 import { ReadinessEvents } from '../firmware/services/api/readiness-source.js';
@@ -133,7 +134,7 @@ export class BmcInstance extends EventEmitter {
   }
 
   async powerOn(): Promise<void> {
-    if (!this.host) throw new Error('this instance has no host (started with host: false)');
+    if (!this.host) throw new ConfigError('this instance has no host (started with host: false)');
     await this.host.powerOn();
   }
 
@@ -246,18 +247,9 @@ export class BmcInstance extends EventEmitter {
     return echoRequest(this.fw.stack, { eid, len, timeoutMs, clock: this.clock });
   }
 
-  /** The first endpoint on the astlpc link, once the bus owner has assigned it. */
-  astlpcEndpoint(): Promise<BusOwnerEndpoint> {
-    const now = this.fw.busOwner.endpoints().find((e) => e.iface === ASTLPC_IFNAME);
-    if (now) return Promise.resolve(now);
-    return new Promise((resolve) => {
-      const on = (e: BusOwnerEndpoint): void => {
-        if (e.iface !== ASTLPC_IFNAME) return;
-        this.fw.busOwner.off('endpoint-added', on);
-        resolve(e);
-      };
-      this.fw.busOwner.on('endpoint-added', on);
-    });
+  /** The first endpoint on the astlpc link, once the bus owner has assigned it (degraded or not). */
+  astlpcEndpoint(options: EndpointWaitOptions = {}): Promise<BusOwnerEndpoint> {
+    return this.fw.busOwner.waitForEndpoint({ iface: ASTLPC_IFNAME, connectivity: 'any' }, options);
   }
 
   async stop(): Promise<void> {

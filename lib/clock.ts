@@ -43,6 +43,20 @@ export const immediateClock: Clock = {
   },
 };
 
+/**
+ * System time whose timers keep the process alive: for a command whose wait
+ * is all it is doing (retrying a starting instance, waiting for another
+ * process's lock), where systemClock's unref'd timer would let Node exit
+ * in the middle of the wait.
+ */
+export const processClock: Clock = {
+  now: () => performance.now(),
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
 interface PendingTimer {
   at: number;
   seq: number;

@@ -14,11 +14,14 @@
  * was turned away), 'socket-error' (Error; non-fatal, only emitted when
  * someone listens, always counted).
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
+import { isCodedError } from '../lib/errors.js';
+import { WaitError, waitFor } from '../lib/wait.js';
 import type { ByteLink } from './byte-link.js';
+import { TransportError, connectFailureCode } from './errors.js';
 
 export type ChardevEndpoint = { kind: 'unix'; path: string } | { kind: 'tcp'; host?: string; port: number };
 
@@ -71,25 +74,10 @@ export interface ChardevStats {
   staleSocketsRemoved: number;
 }
 
-export class ChardevError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-    this.name = 'ChardevError';
-  }
-}
-
 /** sockaddr_un.sun_path is 108 bytes on Linux, including the terminating NUL. */
 const UNIX_PATH_MAX = 107;
 
 type State = 'idle' | 'open' | 'closing' | 'closed';
-
-interface Waiter {
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
 
 export function describeEndpoint(ep: ChardevEndpoint): string {
   return ep.kind === 'unix' ? `unix:${ep.path}` : `tcp:${ep.host ?? '127.0.0.1'}:${ep.port}`;
@@ -110,7 +98,8 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
   #attempt: net.Socket | null = null;
   #retryTimer: TimerHandle | null = null;
   #nextDelay: number;
-  #waiters: Waiter[] = [];
+  /** Tells connect() callers how the attempt they wait for ended: 'attached', or 'failed' (Error). */
+  readonly #outcome = new EventEmitter().setMaxListeners(0);
   /** Every socket we created or accepted and that has not closed yet: close() waits for all. */
   readonly #sockets = new Set<net.Socket>();
   /** Identity of the UNIX socket file we bound, so close() never unlinks someone else's. */
@@ -141,10 +130,7 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
     this.#reconnect = rc === false ? null : rc === true ? { ...DEFAULT_RECONNECT } : { ...DEFAULT_RECONNECT, ...rc };
     this.#nextDelay = this.#reconnect?.initialDelayMs ?? 0;
     if (this.#endpoint.kind === 'unix' && Buffer.byteLength(this.#endpoint.path) > UNIX_PATH_MAX) {
-      throw new ChardevError(
-        `UNIX socket path is longer than ${UNIX_PATH_MAX} bytes: ${this.#endpoint.path}`,
-        'ENAMETOOLONG',
-      );
+      throw new TransportError('ENAMETOOLONG', `UNIX socket path is longer than ${UNIX_PATH_MAX} bytes: ${this.#endpoint.path}`);
     }
   }
 
@@ -185,21 +171,16 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
 
   /** Server role: bind and listen. Resolves once listening. */
   async listen(): Promise<void> {
-    if (this.role !== 'server') throw new ChardevError('listen() is for the server role; use connect()', 'EROLE');
-    if (this.#state !== 'idle') throw new ChardevError(`listen() in state ${this.#state}`, 'ESTATE');
+    if (this.role !== 'server') throw new TransportError('EROLE', 'listen() is for the server role; use connect()');
+    if (this.#state !== 'idle') throw new TransportError('ESTATE', `listen() in state ${this.#state}`);
     this.#state = 'open';
     try {
       if (this.#endpoint.kind === 'unix') await this.#clearStaleUnixSocket(this.#endpoint.path);
       const server = net.createServer({ allowHalfOpen: false }, (sock) => this.#onConnection(sock));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        const ep = this.#endpoint;
-        const listenOpts = ep.kind === 'unix' ? { path: ep.path } : { host: ep.host ?? '127.0.0.1', port: ep.port };
-        server.listen(listenOpts, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      const ep = this.#endpoint;
+      server.listen(ep.kind === 'unix' ? { path: ep.path } : { host: ep.host ?? '127.0.0.1', port: ep.port });
+      // once() rejects with the server's 'error' (EADDRINUSE, EACCES, ...) if that comes first.
+      await once(server, 'listening');
       server.on('error', (err) => this.#socketError(err));
       this.#server = server;
       if (this.#endpoint.kind === 'unix') {
@@ -212,7 +193,7 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
         // close() was called while we were binding.
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await this.#unlinkOwnSocket();
-        throw new ChardevError('closed while listening', 'ECLOSED');
+        throw new TransportError('ECLOSED', 'closed while listening');
       }
     } catch (err) {
       if (this.#state === 'open') this.#state = 'idle';
@@ -233,10 +214,10 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
       throw err;
     }
     if (!st.isSocket()) {
-      throw new ChardevError(`refusing to replace ${path}: it exists and is not a socket`, 'EEXIST');
+      throw new TransportError('EEXIST', `refusing to replace ${path}: it exists and is not a socket`);
     }
     if (await probeUnixSocket(path)) {
-      throw new ChardevError(`${path} is in use: another process is listening on it`, 'EADDRINUSE');
+      throw new TransportError('EADDRINUSE', `${path} is in use: another process is listening on it`);
     }
     await unlink(path);
     this.#stats.staleSocketsRemoved++;
@@ -265,16 +246,22 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
    */
   connect(): Promise<void> {
     if (this.role !== 'client') {
-      return Promise.reject(new ChardevError('connect() is for the client role; use listen()', 'EROLE'));
+      return Promise.reject(new TransportError('EROLE', 'connect() is for the client role; use listen()'));
     }
     if (this.#state === 'closing' || this.#state === 'closed') {
-      return Promise.reject(new ChardevError('connect() after close()', 'ECLOSED'));
+      return Promise.reject(new TransportError('ECLOSED', 'connect() after close()'));
     }
     this.#state = 'open';
     if (this.connected) return Promise.resolve();
-    const p = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    const attached = waitFor(this.#outcome, 'attached', undefined, { failOn: ['failed'], what: `a connection to ${this.describe()}` }).then(
+      () => undefined,
+      (e: unknown) => {
+        // 'failed' carries the reason (TransportError): that is what the caller gets.
+        throw isCodedError(e, 'ERR_WAIT_FAILED', WaitError) && e.cause instanceof Error ? e.cause : e;
+      },
+    );
     if (this.#attempt === null && this.#retryTimer === null) this.#startAttempt();
-    return p;
+    return attached;
   }
 
   #startAttempt(): void {
@@ -296,8 +283,8 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
       if (this.#reconnect) {
         this.#scheduleRetry();
       } else {
-        this.#rejectWaiters(
-          new ChardevError(`cannot connect to ${this.describe()}: ${err.message}`, (err as NodeJS.ErrnoException).code ?? 'ECONNECT'),
+        this.#connectFailed(
+          new TransportError(connectFailureCode(err), `cannot connect to ${this.describe()}: ${err.message}`, { cause: err }),
         );
       }
     };
@@ -312,9 +299,7 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
       }
       if (this.#reconnect) this.#nextDelay = this.#reconnect.initialDelayMs;
       this.#attachPeer(sock);
-      const waiters = this.#waiters;
-      this.#waiters = [];
-      for (const w of waiters) w.resolve();
+      this.#outcome.emit('attached');
     });
   }
 
@@ -328,10 +313,8 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
     }, delay);
   }
 
-  #rejectWaiters(err: Error): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w.reject(err);
+  #connectFailed(err: Error): void {
+    this.#outcome.emit('failed', err);
   }
 
   // ---------------------------------------------------------------- peer
@@ -402,12 +385,12 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
     this.#state = 'closing';
     this.#retryTimer?.cancel();
     this.#retryTimer = null;
-    this.#rejectWaiters(new ChardevError(`${this.describe()} closed`, 'ECLOSED'));
+    this.#connectFailed(new TransportError('ECLOSED', `${this.describe()} closed`));
     this.disconnect();
     this.#attempt = null;
     const closed: Promise<void>[] = [];
     for (const sock of this.#sockets) {
-      closed.push(new Promise<void>((resolve) => sock.once('close', () => resolve())));
+      closed.push(waitFor(sock, 'close').then(() => undefined));
       sock.on('error', () => {});
       sock.destroy();
     }

@@ -4,6 +4,7 @@
  * code), so they are loaded on demand; chardev sockets never need them.
  */
 import type { Duplex } from 'node:stream';
+import { TransportError } from './errors.js';
 
 export interface SerialDeviceOptions {
   path: string;
@@ -21,7 +22,7 @@ export async function openSerialDevice(options: SerialDeviceOptions): Promise<Du
   try {
     mods = await Promise.all([import(streamPkg), import(bindingsPkg)]);
   } catch (err) {
-    throw new Error(`opening ${options.path} needs the serialport packages: ${INSTALL_HINT}`, { cause: err });
+    throw new TransportError('ENOPKG', `opening ${options.path} needs the serialport packages: ${INSTALL_HINT}`, { cause: err });
   }
   const [{ SerialPortStream }, { autoDetect }] = mods;
   return new Promise<Duplex>((resolve, reject) => {

@@ -13,24 +13,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LPC_FW_WINDOW_FILENAME } from './runtime-files.js';
+import { ConfigError } from '../lib/errors.js';
+import { TransportError } from './errors.js';
 
 /** Size of the MCTP LPC window (libmctp astlpc assumes 1 MiB). */
 export const MCTP_WINDOW_SIZE = 1 << 20;
 
 export function windowFilePath(runtimeDir: string): string {
   return path.join(runtimeDir, LPC_FW_WINDOW_FILENAME);
-}
-
-export type WindowFileErrorCode = 'ENOTREG' | 'ESIZE' | 'ECLOSED' | 'ESHORT' | 'EREADONLY';
-
-export class WindowFileError extends Error {
-  constructor(
-    readonly code: WindowFileErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'WindowFileError';
-  }
 }
 
 export interface WindowFileOpenOptions {
@@ -79,7 +69,7 @@ export class WindowFile {
   static open(filePath: string, opts: WindowFileOpenOptions): WindowFile {
     const { size } = opts;
     if (!Number.isSafeInteger(size) || size <= 0) {
-      throw new RangeError(`window size must be a positive integer, got ${size}`);
+      throw new ConfigError(`window size must be a positive integer, got ${size}`);
     }
     const readOnly = opts.readOnly ?? false;
     // O_NONBLOCK so that a FIFO at this path cannot hang open(); it has no
@@ -89,13 +79,10 @@ export class WindowFile {
     try {
       const st = fs.fstatSync(fd);
       if (!st.isFile()) {
-        throw new WindowFileError('ENOTREG', `window file ${filePath} is not a regular file`);
+        throw new TransportError('ENOTREG', `window file ${filePath} is not a regular file`);
       }
       if (st.size !== size) {
-        throw new WindowFileError(
-          'ESIZE',
-          `window file ${filePath} is ${st.size} bytes (${hex(st.size)}), expected exactly ${size} (${hex(size)})`,
-        );
+        throw new TransportError('ESIZE', `window file ${filePath} is ${st.size} bytes (${hex(st.size)}), expected exactly ${size} (${hex(size)})`);
       }
     } catch (err) {
       fs.closeSync(fd);
@@ -109,14 +96,13 @@ export class WindowFile {
   }
 
   #fdOrThrow(): number {
-    if (this.#fd === null) throw new WindowFileError('ECLOSED', `window file ${this.path} is closed`);
+    if (this.#fd === null) throw new TransportError('ECLOSED', `window file ${this.path} is closed`);
     return this.#fd;
   }
 
   #checkRange(op: string, offset: number, length: number): void {
     checkWindowRange(op, offset, length, this.size);
   }
-
 
   /** Read `length` bytes at window offset `offset` into a new Buffer. */
   read(offset: number, length: number): Buffer {
@@ -135,7 +121,7 @@ export class WindowFile {
       const n = fs.readSync(fd, target, done, target.length - done, offset + done);
       if (n === 0) {
         // Only possible if someone truncated the file under us.
-        throw new WindowFileError('ESHORT', `window file ${this.path} ended at ${hex(offset + done)}: was it truncated?`);
+        throw new TransportError('ESHORT', `window file ${this.path} ended at ${hex(offset + done)}: was it truncated?`);
       }
       done += n;
     }
@@ -145,7 +131,7 @@ export class WindowFile {
   write(offset: number, data: Uint8Array): void {
     this.#checkRange('write', offset, data.length);
     const fd = this.#fdOrThrow();
-    if (this.readOnly) throw new WindowFileError('EREADONLY', `window file ${this.path} was opened read-only`);
+    if (this.readOnly) throw new TransportError('EREADONLY', `window file ${this.path} was opened read-only`);
     let done = 0;
     while (done < data.length) {
       done += fs.writeSync(fd, data, done, data.length - done, offset + done);
@@ -166,7 +152,7 @@ export class WindowFile {
  * tests and tools; in a running instance the BMC's lpc-ctrl model does this.
  */
 export function createWindowFile(filePath: string, size: number = MCTP_WINDOW_SIZE): void {
-  if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`window size must be a positive integer, got ${size}`);
+  if (!Number.isSafeInteger(size) || size <= 0) throw new ConfigError(`window size must be a positive integer, got ${size}`);
   const fd = fs.openSync(filePath, 'w', 0o600);
   try {
     fs.ftruncateSync(fd, size);

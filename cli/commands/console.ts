@@ -6,7 +6,10 @@
  * Live modes use the API's websocket with replay, so the log and the live
  * bytes join without a gap or a repeat.
  */
-import { clientFrom, parse, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from '../options.js';
+import { clientFrom, parse, processIo, runCommand, TARGET_HELP, type CliIo } from '../options.js';
+import { usageError } from '../errors.js';
+import { isCodedError } from '../../lib/errors.js';
+import { WaitError, waitFor } from '../../lib/wait.js';
 import { WsClient } from '../ws-client.js';
 
 const USAGE = `usage: bmcemu console [--tail BYTES] [-f|--follow | -i|--interactive] [target options]
@@ -29,10 +32,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       io.stdout.write(USAGE);
       return 0;
     }
-    if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    if (values.follow && values.interactive) throw new UsageError('--follow and --interactive are exclusive (interactive also follows)');
+    if (positionals.length) throw usageError(`unexpected argument "${positionals[0]}"`);
+    if (values.follow && values.interactive) throw usageError('--follow and --interactive are exclusive (interactive also follows)');
     const tail = values.tail === undefined ? undefined : Number(values.tail);
-    if (tail !== undefined && (!Number.isInteger(tail) || tail < 1)) throw new UsageError(`--tail must be a positive integer, got "${values.tail}"`);
+    if (tail !== undefined && (!Number.isInteger(tail) || tail < 1)) throw usageError(`--tail must be a positive integer, got "${values.tail}"`);
     const client = clientFrom(values, io);
 
     if (!values.follow && !values.interactive) {
@@ -46,58 +49,70 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   });
 }
 
-function attach(ws: WsClient, io: CliIo, interactive: boolean): Promise<number> {
-  return new Promise((resolve) => {
-    const cleanups: Array<() => void> = [];
-    let done = false;
-    const finish = (code: number, message?: string): void => {
-      if (done) return;
-      done = true;
-      cleanups.forEach((c) => c());
-      if (message) io.stderr.write(`\r\nbmcemu console: ${message}\n`);
-      ws.close();
-      resolve(code);
-    };
-    ws.on('message', (data) => io.stdout.write(data));
-    ws.on('close', (code, reason) => {
-      if (code === 1000 || code === 1001) finish(0, `closed by the BMC${reason ? ` (${reason})` : ''}`);
-      else finish(1, `connection closed (${code}${reason ? ` ${reason}` : ''})`);
-    });
-    ws.on('error', (e) => finish(1, e.message));
-
-    const signal = io.signal;
-    if (signal) {
-      const onAbort = (): void => finish(0);
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      cleanups.push(() => signal.removeEventListener('abort', onAbort));
+/**
+ * Print what the console sends until it ends: the BMC closes it (exit 0 for
+ * a normal close, 1 otherwise), the connection fails (1), Ctrl-C or the end
+ * of input (0), or Ctrl-] in interactive mode (0, "detached").
+ */
+async function attach(ws: WsClient, io: CliIo, interactive: boolean): Promise<number> {
+  // Ctrl-C (io.signal), Ctrl-] and the end of input end the session; a string reason is said on the way out.
+  const leave = new AbortController();
+  const onInterrupt = (): void => leave.abort();
+  if (io.signal?.aborted) onInterrupt();
+  io.signal?.addEventListener('abort', onInterrupt, { once: true });
+  ws.on('message', (data) => io.stdout.write(data));
+  // Errors after the session ended are not ours to report; during it, failOn below sees them.
+  ws.on('error', () => {});
+  const stopInput = interactive && io.stdin && !leave.signal.aborted ? forwardInput(io.stdin, ws, io, leave) : (): void => {};
+  let code: number;
+  let message: string | undefined;
+  try {
+    const [closeCode, reason] = await waitFor<[number, string]>(ws, 'close', undefined, { signal: leave.signal, failOn: ['error'], what: 'the console to close' });
+    const normal = closeCode === 1000 || closeCode === 1001;
+    code = normal ? 0 : 1;
+    message = normal ? `closed by the BMC${reason ? ` (${reason})` : ''}` : `connection closed (${closeCode}${reason ? ` ${reason}` : ''})`;
+  } catch (e) {
+    if (isCodedError(e, 'ERR_WAIT_FAILED', WaitError)) {
+      code = 1;
+      message = e.cause instanceof Error ? e.cause.message : String(e.cause);
+    } else if (isCodedError(e, 'ERR_WAIT_ABORTED', WaitError)) {
+      code = 0;
+      message = typeof leave.signal.reason === 'string' ? leave.signal.reason : undefined;
+    } else {
+      throw e;
     }
+  } finally {
+    io.signal?.removeEventListener('abort', onInterrupt);
+    stopInput();
+  }
+  if (message) io.stderr.write(`\r\nbmcemu console: ${message}\n`);
+  ws.close();
+  return code;
+}
 
-    const stdin = io.stdin;
-    if (interactive && stdin) {
-      const raw = !!stdin.isTTY && typeof stdin.setRawMode === 'function';
-      if (raw) stdin.setRawMode!(true);
-      io.stderr.write('bmcemu console: attached; Ctrl-] detaches\r\n');
-      const onData = (chunk: Buffer | string): void => {
-        const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-        const i = b.indexOf(DETACH);
-        if (i >= 0) {
-          if (i > 0) ws.send(b.subarray(0, i));
-          finish(0, 'detached');
-          return;
-        }
-        ws.send(b);
-      };
-      const onEnd = (): void => finish(0);
-      stdin.on('data', onData);
-      stdin.on('end', onEnd);
-      stdin.resume();
-      cleanups.push(() => {
-        stdin.off('data', onData);
-        stdin.off('end', onEnd);
-        stdin.pause();
-        if (raw) stdin.setRawMode!(false);
-      });
+/** Keys to the host until Ctrl-] (leave with "detached") or the end of input (leave quietly); returns the undo. */
+function forwardInput(stdin: NonNullable<CliIo['stdin']>, ws: WsClient, io: CliIo, leave: AbortController): () => void {
+  const raw = !!stdin.isTTY && typeof stdin.setRawMode === 'function';
+  if (raw) stdin.setRawMode!(true);
+  io.stderr.write('bmcemu console: attached; Ctrl-] detaches\r\n');
+  const onData = (chunk: Buffer | string): void => {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    const i = b.indexOf(DETACH);
+    if (i >= 0) {
+      if (i > 0) ws.send(b.subarray(0, i));
+      leave.abort('detached');
+      return;
     }
-  });
+    ws.send(b);
+  };
+  const onEnd = (): void => leave.abort();
+  stdin.on('data', onData);
+  stdin.on('end', onEnd);
+  stdin.resume();
+  return () => {
+    stdin.off('data', onData);
+    stdin.off('end', onEnd);
+    stdin.pause();
+    if (raw) stdin.setRawMode!(false);
+  };
 }

@@ -22,7 +22,7 @@ import { DEFAULT_KCS_PORT_NAME } from '../../host/guest/virtio-port.js';
 import { HOST_SERIAL_IFNAME, HostFirmware } from '../../host/host-firmware.js';
 import { MCTP_WINDOW_SIZE } from '../../transport/window-file.js';
 import { intOpt } from '../daemon.js';
-import { UsageError } from '../options.js';
+import { isCliError, usageError } from '../errors.js';
 
 export { AGENT_PREFIX };
 export const GUEST_SERIAL_IFNAME = HOST_SERIAL_IFNAME;
@@ -68,7 +68,7 @@ interface GuestAgentConfig {
   waitMs: number;
 }
 
-/** The options, or 'help'; anything wrong with them is a UsageError. */
+/** The options, or 'help'; anything wrong with them is a usage error (exit 2). */
 function parseConfig(argv: string[]): GuestAgentConfig | 'help' {
   try {
     const { values } = parseArgs({
@@ -94,7 +94,7 @@ function parseConfig(argv: string[]): GuestAgentConfig | 'help' {
     if (values.help) return 'help';
     const windowSize = intOpt(values['window-size'], 'window-size', 4096, 1 << 30) ?? MCTP_WINDOW_SIZE;
     const wait = values.wait === undefined ? 10 : Number(values.wait);
-    if (!(wait >= 0 && wait <= 3600)) throw new UsageError(`--wait must be a number of seconds 0..3600, got "${values.wait}"`);
+    if (!(wait >= 0 && wait <= 3600)) throw usageError(`--wait must be a number of seconds 0..3600, got "${values.wait}"`);
     return {
       sysfs: values.sysfs!,
       dev: values.dev!,
@@ -112,7 +112,7 @@ function parseConfig(argv: string[]): GuestAgentConfig | 'help' {
       waitMs: wait * 1000,
     };
   } catch (err) {
-    throw err instanceof UsageError ? err : new UsageError((err as Error).message);
+    throw isCliError(err, 'ERR_USAGE') ? err : usageError((err as Error).message);
   }
 }
 

@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import type { ApiClient } from '../api-client.js';
-import { clientFrom, parse, printJson, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from '../options.js';
+import { clientFrom, parse, printJson, processIo, runCommand, TARGET_HELP, type CliIo } from '../options.js';
+import { usageError } from '../errors.js';
 import {
   formatAddress,
   formatEndpoint,
@@ -38,7 +39,7 @@ type Sub = (typeof SUBCOMMANDS)[number];
 
 function resolveSub(word: string): Sub {
   const hit = SUBCOMMANDS.find((s) => s.startsWith(word));
-  if (!word || !hit) throw new UsageError(`unknown mctp subcommand "${word}"`);
+  if (!word || !hit) throw usageError(`unknown mctp subcommand "${word}"`);
   return hit;
 }
 
@@ -46,7 +47,7 @@ function resolveSub(word: string): Sub {
 function showArgs(sub: string, args: string[]): string[] {
   if (args[0] === 'show') return args.slice(1);
   if (args[0] && ['set', 'add', 'del', 'serial'].includes(args[0])) {
-    throw new UsageError(`"mctp ${sub} ${args[0]}" is not implemented yet: the API does not change MCTP configuration`);
+    throw usageError(`"mctp ${sub} ${args[0]}" is not implemented yet: the API does not change MCTP configuration`);
   }
   return args;
 }
@@ -56,8 +57,8 @@ function keywords(args: string[], allowed: readonly string[]): Map<string, strin
   const out = new Map<string, string>();
   for (let i = 0; i < args.length; i += 2) {
     const k = args[i]!;
-    if (!allowed.includes(k)) throw new UsageError(`unknown argument "${k}" (expected: ${allowed.join(', ')})`);
-    if (args[i + 1] === undefined) throw new UsageError(`"${k}" needs a value`);
+    if (!allowed.includes(k)) throw usageError(`unknown argument "${k}" (expected: ${allowed.join(', ')})`);
+    if (args[i + 1] === undefined) throw usageError(`"${k}" needs a value`);
     out.set(k, args[i + 1]!);
   }
   return out;
@@ -66,7 +67,7 @@ function keywords(args: string[], allowed: readonly string[]): Map<string, strin
 function intArg(v: string | undefined, name: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = /^(0x[0-9a-f]+|\d+)$/i.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} must be an integer ${min}..${max}, got "${v}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw usageError(`${name} must be an integer ${min}..${max}, got "${v}"`);
   return n;
 }
 
@@ -74,7 +75,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   return runCommand('mctp', io, USAGE, async () => {
     const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o' } });
     if (values.help || positionals.length === 0) {
-      if (!values.help) throw new UsageError('a subcommand is required');
+      if (!values.help) throw usageError('a subcommand is required');
       io.stdout.write(USAGE);
       return 0;
     }
@@ -91,13 +92,13 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     switch (sub) {
       case 'link': {
         const [name, extra] = showArgs(sub, args);
-        if (extra) throw new UsageError(`unexpected argument "${extra}"`);
+        if (extra) throw usageError(`unexpected argument "${extra}"`);
         const links = name ? [await client.json<LinkJson>('GET', `/api/v1/mctp/links/${encodeURIComponent(name)}`)] : await client.json<LinkJson[]>('GET', '/api/v1/mctp/links');
         return show(links, formatLink);
       }
       case 'address': {
         const [name, extra] = showArgs(sub, args);
-        if (extra) throw new UsageError(`unexpected argument "${extra}"`);
+        if (extra) throw usageError(`unexpected argument "${extra}"`);
         if (name) await client.json('GET', `/api/v1/mctp/links/${encodeURIComponent(name)}`); // ENODEV for an unknown name
         const addrs = (await client.json<AddressJson[]>('GET', '/api/v1/mctp/addresses')).filter((a) => !name || a.iface === name);
         return show(addrs, formatAddress);
@@ -117,7 +118,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         return show(neigh, formatNeighbour);
       }
       case 'endpoints': {
-        if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
+        if (args.length) throw usageError(`unexpected argument "${args[0]}"`);
         const eps = await client.json<EndpointJson[]>('GET', '/api/v1/mctp/endpoints');
         return show(eps, formatEndpoint);
       }
@@ -163,7 +164,7 @@ async function pcap(client: ApiClient, args: string[], io: CliIo, json: boolean,
   const [verb = 'list', link, ...rest] = args;
   const path = (l: string): string => `/api/v1/mctp/links/${encodeURIComponent(l)}/capture`;
   const need = (): string => {
-    if (!link) throw new UsageError(`pcap ${verb} needs an interface name`);
+    if (!link) throw usageError(`pcap ${verb} needs an interface name`);
     return link;
   };
   switch (verb) {
@@ -177,7 +178,7 @@ async function pcap(client: ApiClient, args: string[], io: CliIo, json: boolean,
     case 'stop': {
       const l = need();
       const maxBytes = verb === 'start' ? intArg(keywords(rest, ['max-bytes']).get('max-bytes'), 'max-bytes', 24, Number.MAX_SAFE_INTEGER) : undefined;
-      if (verb === 'stop' && rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
+      if (verb === 'stop' && rest.length) throw usageError(`unexpected argument "${rest[0]}"`);
       const c = await client.json<CaptureJson>('POST', path(l), { action: verb, ...(maxBytes !== undefined ? { maxBytes } : {}) });
       if (json) printJson(io, c);
       else io.stdout.write(`${captureLine(c)}\n`);
@@ -185,7 +186,7 @@ async function pcap(client: ApiClient, args: string[], io: CliIo, json: boolean,
     }
     case 'get': {
       const l = need();
-      if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
+      if (rest.length) throw usageError(`unexpected argument "${rest[0]}"`);
       const data = await client.raw(path(l));
       const dest = output ?? `${l}.pcap`;
       if (dest === '-') {
@@ -197,6 +198,6 @@ async function pcap(client: ApiClient, args: string[], io: CliIo, json: boolean,
       return 0;
     }
     default:
-      throw new UsageError(`unknown pcap action "${verb}" (list, start, stop, get)`);
+      throw usageError(`unknown pcap action "${verb}" (list, start, stop, get)`);
   }
 }

@@ -1,5 +1,6 @@
 /** bmcemu power [status|on|off|soft-off|reset|cycle]: the host's power, through the BMC. */
-import { clientFrom, duration, parse, printJson, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from '../options.js';
+import { clientFrom, duration, parse, printJson, processIo, runCommand, TARGET_HELP, type CliIo } from '../options.js';
+import { usageError } from '../errors.js';
 
 const ACTIONS = ['on', 'off', 'soft-off', 'reset', 'cycle'];
 
@@ -20,13 +21,13 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       io.stdout.write(USAGE);
       return 0;
     }
-    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    if (positionals.length > 1) throw usageError(`unexpected argument "${positionals[1]}"`);
     const verb = positionals[0] ?? 'status';
     const client = clientFrom(values, io);
     let p: PowerJson;
     if (verb === 'status') p = await client.json<PowerJson>('GET', '/api/v1/host/power');
     else if (ACTIONS.includes(verb)) p = await client.json<PowerJson>('POST', '/api/v1/host/power', { action: verb });
-    else throw new UsageError(`unknown power action "${verb}" (one of: status, ${ACTIONS.join(', ')})`);
+    else throw usageError(`unknown power action "${verb}" (one of: status, ${ACTIONS.join(', ')})`);
     if (values.json) printJson(io, p);
     else io.stdout.write(`power: ${p.state}${p.uptimeSeconds !== null ? ` (up ${duration(p.uptimeSeconds)})` : ''}\n`);
     return 0;

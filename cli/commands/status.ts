@@ -1,5 +1,6 @@
 /** bmcemu status: the BMC, the host and the MCTP links at a glance. */
-import { clientFrom, duration, parse, printJson, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from '../options.js';
+import { clientFrom, duration, parse, printJson, processIo, runCommand, TARGET_HELP, type CliIo } from '../options.js';
+import { usageError } from '../errors.js';
 
 const USAGE = `usage: bmcemu status [--json] [target options]
 ${TARGET_HELP}`;
@@ -18,7 +19,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       io.stdout.write(USAGE);
       return 0;
     }
-    if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    if (positionals.length) throw usageError(`unexpected argument "${positionals[0]}"`);
     const client = clientFrom(values, io);
     const s = await client.json<StatusJson>('GET', '/api/v1/status');
     if (values.json) {

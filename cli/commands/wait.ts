@@ -6,8 +6,10 @@
  * nothing listening) it keeps looking until the deadline, so a script can
  * start bmcemu in the background and wait on it right away.
  */
-import { ApiClientError, ApiUnreachableError } from '../api-client.js';
-import { clientFrom, parse, printJson, processIo, runCommand, TARGET_HELP, UsageError, type CliIo } from '../options.js';
+import { processClock } from '../../lib/clock.js';
+import { delay } from '../../lib/wait.js';
+import { clientFrom, parse, printJson, processIo, runCommand, TARGET_HELP, type CliIo } from '../options.js';
+import { CliError, isCliError, usageError } from '../errors.js';
 
 const USAGE = `usage: bmcemu wait <condition> [--timeout SECONDS] [target options]
 
@@ -29,13 +31,13 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       io.stdout.write(USAGE);
       return 0;
     }
-    if (positionals.length !== 1) throw new UsageError(positionals.length ? `one condition at a time (got ${positionals.length})` : 'a condition is required');
+    if (positionals.length !== 1) throw usageError(positionals.length ? `one condition at a time (got ${positionals.length})` : 'a condition is required');
     const condition = positionals[0]!;
     const timeoutS = values.timeout === undefined ? 60 : Number(values.timeout);
-    if (!Number.isFinite(timeoutS) || timeoutS < 0) throw new UsageError(`--timeout must be a number of seconds >= 0, got "${values.timeout}"`);
+    if (!Number.isFinite(timeoutS) || timeoutS < 0) throw usageError(`--timeout must be a number of seconds >= 0, got "${values.timeout}"`);
     const deadline = Date.now() + timeoutS * 1000;
     let lastSeen: unknown;
-    let unreachable: ApiUnreachableError | null = null;
+    let unreachable: CliError | null = null;
 
     for (;;) {
       const left = Math.max(0, deadline - Date.now());
@@ -47,19 +49,21 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         else io.stdout.write(`${condition}: met\n`);
         return 0;
       } catch (e) {
-        if (e instanceof ApiClientError && e.code === 'E_WAIT_TIMEOUT') {
-          lastSeen = e.body.lastSeen;
+        if (isCliError(e, 'ERR_API') && e.apiCode === 'E_WAIT_TIMEOUT') {
+          lastSeen = e.details?.lastSeen;
           unreachable = null;
-        } else if (e instanceof ApiUnreachableError) {
+        } else if (isCliError(e, 'ERR_API_UNREACHABLE')) {
           unreachable = e;
-          if (Date.now() < deadline) await new Promise((r) => setTimeout(r, Math.min(RETRY_MS, deadline - Date.now())));
+          if (Date.now() < deadline) await delay(Math.min(RETRY_MS, deadline - Date.now()), { clock: processClock });
         } else {
           throw e;
         }
       }
       if (Date.now() >= deadline) break;
     }
-    if (unreachable) throw new ApiUnreachableError(`timed out after ${timeoutS} s waiting for ${condition}: ${unreachable.message}`);
+    if (unreachable) {
+      throw new CliError('ERR_API_UNREACHABLE', `timed out after ${timeoutS} s waiting for ${condition}: ${unreachable.message}`, { cause: unreachable });
+    }
     io.stderr.write(`bmcemu wait: timed out after ${timeoutS} s waiting for ${condition}; last seen: ${JSON.stringify(lastSeen ?? null)}\n`);
     return 1;
   });

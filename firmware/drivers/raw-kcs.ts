@@ -21,6 +21,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { KCS_STR_IBF, KCS_STR_OBF, type KcsChannel } from '../../hw-models/kcs.js';
+import { isCodedError } from '../../lib/errors.js';
+import { WaitError, waitFor } from '../../lib/wait.js';
 import { DriverError } from './errors.js';
 
 export interface RawKcsEvents {
@@ -41,19 +43,9 @@ export interface RawKcsStats {
   obfClearingStatusWrites: number;
 }
 
-interface PendingWrite {
-  value: number;
-  resolve: () => void;
-  reject: (e: Error) => void;
-  signal: AbortSignal | undefined;
-  onAbort: () => void;
-}
-
-interface PendingRead {
-  resolve: (v: number) => void;
-  reject: (e: Error) => void;
-  signal: AbortSignal | undefined;
-  onAbort: () => void;
+/** A blocked caller's place in line; a writer's carries the byte it will write. */
+interface Ticket {
+  value?: number;
 }
 
 function checkByte(v: unknown, what: string): number {
@@ -77,8 +69,11 @@ export class RawKcs extends EventEmitter<RawKcsEvents> {
   #held: number | null = null;
   #irqQueued = false;
   #obeQueued = false;
-  #writers: PendingWrite[] = [];
-  #readers: PendingRead[] = [];
+  /** Blocked writeDataWait() and readDataWait() callers, first come first served. */
+  readonly #writers: Ticket[] = [];
+  readonly #readers: Ticket[] = [];
+  /** Hands a turn to a ticket: 'read' (ticket, byte), 'written' (ticket), or 'closed' (Error) to all. */
+  readonly #handoff = new EventEmitter().setMaxListeners(0);
   #stats: RawKcsStats = { bytesRead: 0, bytesWritten: 0, busyWrites: 0, obfClearingStatusWrites: 0 };
   readonly #onBmcIrq = (): void => this.#queueIbfService();
   readonly #onObfCleared = (): void => this.#queueObeService();
@@ -156,28 +151,42 @@ export class RawKcs extends EventEmitter<RawKcsEvents> {
       const value = this.readData();
       if (value !== null) return Promise.resolve(value);
     }
-    return new Promise<number>((resolve, reject) => {
-      const reader: PendingRead = {
-        resolve,
-        reject,
-        signal,
-        onAbort: () => {
-          this.#readers = this.#readers.filter((r) => r !== reader);
-          reject(abortError(signal as AbortSignal));
-        },
-      };
-      signal?.addEventListener('abort', reader.onAbort, { once: true });
-      this.#readers.push(reader);
-    });
+    const ticket: Ticket = {};
+    this.#readers.push(ticket);
+    return this.#waitInLine<[Ticket, number]>(this.#readers, ticket, 'read', signal).then(([, value]) => value);
   }
 
   #wakeReaders(): void {
     while (this.#readers.length > 0) {
       const value = this.readData();
       if (value === null) return;
-      const reader = this.#readers.shift() as PendingRead;
-      reader.signal?.removeEventListener('abort', reader.onAbort);
-      reader.resolve(value);
+      this.#handoff.emit('read', this.#readers.shift(), value);
+    }
+  }
+
+  /**
+   * Wait in `queue` until `event` names `ticket`. Leaving the line (abort,
+   * close) is immediate, so a byte is never handed to a caller who left.
+   */
+  async #waitInLine<A extends [Ticket, ...unknown[]]>(queue: Ticket[], ticket: Ticket, event: 'read' | 'written', signal?: AbortSignal): Promise<A> {
+    const leave = (): void => {
+      const i = queue.indexOf(ticket);
+      if (i >= 0) queue.splice(i, 1);
+    };
+    signal?.addEventListener('abort', leave, { once: true });
+    try {
+      return await waitFor<A>(this.#handoff, event, (...args) => args[0] === ticket, {
+        signal,
+        failOn: ['closed'],
+        what: `${this.name} ${event === 'read' ? 'input' : 'OBF clear'}`,
+      });
+    } catch (e) {
+      leave();
+      if (signal && isCodedError(e, 'ERR_WAIT_ABORTED', WaitError)) throw abortError(signal);
+      // 'closed' carries the EBADF every waiter gets.
+      throw isCodedError(e, 'ERR_WAIT_FAILED', WaitError) && e.cause instanceof Error ? e.cause : e;
+    } finally {
+      signal?.removeEventListener('abort', leave);
     }
   }
 
@@ -220,30 +229,18 @@ export class RawKcs extends EventEmitter<RawKcsEvents> {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.#tryWrite(value)) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const writer: PendingWrite = {
-        value,
-        resolve,
-        reject,
-        signal,
-        onAbort: () => {
-          this.#writers = this.#writers.filter((w) => w !== writer);
-          reject(abortError(signal as AbortSignal));
-        },
-      };
-      signal?.addEventListener('abort', writer.onAbort, { once: true });
-      this.#writers.push(writer);
-    });
+    const ticket: Ticket = { value };
+    this.#writers.push(ticket);
+    return this.#waitInLine<[Ticket]>(this.#writers, ticket, 'written', signal).then(() => undefined);
   }
 
   #pumpWriters(): void {
     const writer = this.#writers[0];
     if (!writer || this.#kcs.peekStatus() & KCS_STR_OBF) return;
     this.#writers.shift();
-    writer.signal?.removeEventListener('abort', writer.onAbort);
-    this.#kcs.bmcWriteOdr(writer.value);
+    this.#kcs.bmcWriteOdr(writer.value!);
     this.#stats.bytesWritten++;
-    writer.resolve();
+    this.#handoff.emit('written', writer);
   }
 
   /**
@@ -288,15 +285,9 @@ export class RawKcs extends EventEmitter<RawKcsEvents> {
     this.#open = false;
     this.#kcs.off('bmc-irq', this.#onBmcIrq);
     this.#kcs.off('obf-cleared', this.#onObfCleared);
-    const closed = (): DriverError => new DriverError('EBADF', `${this.name} closed`);
-    for (const w of this.#writers.splice(0)) {
-      w.signal?.removeEventListener('abort', w.onAbort);
-      w.reject(closed());
-    }
-    for (const r of this.#readers.splice(0)) {
-      r.signal?.removeEventListener('abort', r.onAbort);
-      r.reject(closed());
-    }
+    this.#writers.length = 0;
+    this.#readers.length = 0;
+    this.#handoff.emit('closed', new DriverError('EBADF', `${this.name} closed`));
   }
 
   #checkOpen(): void {

@@ -5,6 +5,7 @@
  * the tag owner bit cleared. Used for connectivity checks and benchmarks.
  */
 import type { Clock } from '../../lib/clock.js';
+import { delay } from '../../lib/wait.js';
 import { MCTP_ADDR_ANY, MCTP_NET_ANY, MCTP_TAG_OWNER, MCTP_TYPE_VENDOR_PCI } from './constants.js';
 import { MctpError } from './errors.js';
 import type { MctpSocket } from './socket.js';
@@ -66,17 +67,21 @@ export interface EchoResult {
 
 /** Receive with a timeout on the injectable clock; closes the socket either way. */
 export async function recvWithTimeout<T>(sock: MctpSocket, clock: Clock, timeoutMs: number, what: string, fn: () => Promise<T>): Promise<T> {
-  let timer: { cancel(): void } | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = clock.setTimeout(() => {
-      sock.close();
-      reject(new MctpError('ETIMEDOUT', `${what}: no response within ${timeoutMs} ms`));
-    }, timeoutMs);
+  const done = new AbortController();
+  let timedOut: MctpError | undefined;
+  const expired = delay(timeoutMs, { clock, signal: done.signal }).then((): never => {
+    timedOut = new MctpError('ETIMEDOUT', `${what}: no response within ${timeoutMs} ms`);
+    // Closing fails the receive still pending in fn, so nothing is left waiting.
+    sock.close();
+    throw timedOut;
   });
   try {
-    return await Promise.race([fn(), timeout]);
+    return await Promise.race([fn(), expired]);
+  } catch (e) {
+    // Whichever rejection arrives first, a timeout is reported as one (not as the socket's EBADF).
+    throw timedOut ?? e;
   } finally {
-    timer?.cancel();
+    done.abort();
     sock.close();
   }
 }

@@ -13,6 +13,7 @@
  */
 import type { KcsHostPort, KcsHostReg } from '../kcs-host-port.js';
 import type { ByteLink } from '../../transport/byte-link.js';
+import { ConfigError } from '../../lib/errors.js';
 import {
   KCS_STR_OBF,
   KCS_WIRE_FRAME_SIZE,
@@ -100,7 +101,7 @@ export class KcsWireServer {
 
   constructor(port: KcsHostPort, link: ByteLink, opts: KcsWireServerOptions) {
     if (!Number.isInteger(opts.channel) || opts.channel < 0 || opts.channel > 0xff) {
-      throw new RangeError(`KCS wire: channel must be 0..255, got ${opts.channel}`);
+      throw new ConfigError(`KCS wire: channel must be 0..255, got ${opts.channel}`);
     }
     this.#port = port;
     this.#link = link;

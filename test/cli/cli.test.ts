@@ -279,7 +279,7 @@ t.test('mctp pcap start|stop|get|list', async (t) => {
 });
 
 t.test('console: log, follow, interactive', async (t) => {
-  const { f, url, run } = await setup(t);
+  const { f, s, url, run } = await setup(t);
   f.console.emit('Linux version 6.1\r\nlogin: ');
   let r = await run(consoleMain, []);
   t.equal(r.code, 0, r.err);
@@ -304,6 +304,7 @@ t.test('console: log, follow, interactive', async (t) => {
   ac.abort();
   t.equal(await following, 0);
   t.equal(follow.out, 'Linux version 6.1\r\nlogin: root\r\n', 'log and live output joined without a gap or a repeat');
+  t.equal(follow.err, '', 'Ctrl-C ends it quietly');
 
   // Interactive: typed bytes reach the host; Ctrl-] detaches.
   const stdin = new PassThrough();
@@ -320,8 +321,25 @@ t.test('console: log, follow, interactive', async (t) => {
   t.same(f.console.written.map(String), ['root\r', 'ls'], 'bytes before Ctrl-] are sent, after it are not');
   t.match(inter.err, /attached; Ctrl-\] detaches[\s\S]*detached/);
 
+  // The end of input leaves quietly.
+  const ended = new PassThrough();
+  const quiet = capture({ stdin: ended });
+  const leaving = consoleMain(['-i', '--api', url], quiet.io);
+  await until(quiet, 'login: ');
+  ended.end();
+  t.equal(await leaving, 0);
+  t.equal(quiet.err, 'bmcemu console: attached; Ctrl-] detaches\r\n', 'no message when input ends');
+
   r = await run(consoleMain, ['-f', '-i']);
   t.equal(r.code, 2);
+
+  // The BMC going away ends a follow with its close reason.
+  const last = capture();
+  const lastFollow = consoleMain(['-f', '--api', url], last.io);
+  await until(last, 'login: ');
+  await s.close();
+  t.equal(await lastFollow, 0);
+  t.match(last.err, /bmcemu console: closed by the BMC/);
 });
 
 t.test('console without a console service', async (t) => {

@@ -369,9 +369,9 @@ t.test('hostile values are refused with a coded error and change nothing', async
   t.same(after.counters, before.counters, 'counters untouched');
   t.same(events, [], 'no interrupts');
   t.equal(changes, 0, 'no change events');
-  t.throws(() => new KcsChannel({ channel: 5 as 1 }), { code: 'ERR_HW_BAD_CONFIG' });
-  t.throws(() => new KcsChannel({ channel: 3, io: { data: 0x10000, status: 1 } }), { code: 'ERR_HW_BAD_CONFIG' });
-  t.throws(() => new KcsChannel({ channel: 3, io: { data: 0xca2, status: 0xca2 } }), { code: 'ERR_HW_BAD_CONFIG' });
+  t.throws(() => new KcsChannel({ channel: 5 as 1 }), { name: 'ConfigError', code: 'ERR_BAD_CONFIG' });
+  t.throws(() => new KcsChannel({ channel: 3, io: { data: 0x10000, status: 1 } }), { name: 'ConfigError', code: 'ERR_BAD_CONFIG' });
+  t.throws(() => new KcsChannel({ channel: 3, io: { data: 0xca2, status: 0xca2 } }), { name: 'ConfigError', code: 'ERR_BAD_CONFIG' });
 });
 
 t.test('BMC register interface on a channel', async (t) => {
@@ -472,7 +472,7 @@ t.test('controller: configurable ports, overlaps refused', async (t) => {
   t.same(kcs.decodeIo(0xca6), { channel: 4, reg: 0 });
   t.equal(kcs.decodeIo(0xca8), null, 'channel 2 not decoded');
   t.throws(() => new KcsController({ io: { 4: { data: 0xca4, status: 0xca5 } } }), {
-    code: 'ERR_HW_BAD_CONFIG',
+    code: 'ERR_BAD_CONFIG',
     message: /0xCA4 claimed by both channel 1 and channel 4/,
   });
   t.throws(() => kcs.channel(7 as 1), { code: 'ERR_HW_BAD_ARGUMENT' });

@@ -131,11 +131,11 @@ t.test('configuration errors', async (t) => {
     ['window not power of two', { runtimeDir: dir, windowSize: 3 * 64 * 1024 }],
   ];
   for (const [name, options] of cases) {
-    t.throws(() => new LpcCtrl(options as never), { code: 'ERR_HW_BAD_CONFIG' }, name);
+    t.throws(() => new LpcCtrl(options as never), { name: 'ConfigError', code: 'ERR_BAD_CONFIG' }, name);
   }
   const notDir = path.join(dir, 'plain');
   fs.writeFileSync(notDir, '');
-  t.throws(() => new LpcCtrl({ runtimeDir: notDir }), { code: 'ERR_HW_BAD_CONFIG', message: /not a directory/ });
+  t.throws(() => new LpcCtrl({ runtimeDir: notDir }), { code: 'ERR_BAD_CONFIG', message: /not a directory/ });
 });
 
 t.test('host accesses refused while firmware cycles are disabled', async (t) => {

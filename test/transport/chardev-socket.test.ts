@@ -177,7 +177,7 @@ t.test('client backoff grows while the server is absent, then connects when it a
 t.test('client without reconnect rejects a failed connect clearly', async (t) => {
   const dir = shortTempDir(t);
   const client = new ChardevSocket({ endpoint: { kind: 'unix', path: path.join(dir, 'nobody') }, role: 'client', reconnect: false });
-  await t.rejects(client.connect(), { code: 'ENOENT', message: /cannot connect to unix:/ });
+  await t.rejects(client.connect(), { name: 'TransportError', code: 'ENOENT', message: /cannot connect to unix:/, cause: { code: 'ENOENT' } });
   await client.close();
   await t.rejects(client.connect(), { code: 'ECLOSED' });
 });

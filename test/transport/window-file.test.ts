@@ -68,13 +68,15 @@ t.test('open refuses the wrong size, non-regular files and missing files', async
   const p = path.join(dir, 'w');
   createWindowFile(p, 4096);
   t.throws(() => WindowFile.open(p, { size: MCTP_WINDOW_SIZE }), {
+    name: 'TransportError',
     code: 'ESIZE',
     message: /is 4096 bytes \(0x1000\), expected exactly 1048576 \(0x100000\)/,
   });
   t.equal(fs.statSync(p).size, 4096, 'never resized to fit');
   t.throws(() => WindowFile.open(dir, { size: 4096 }), { code: 'EISDIR' }, 'a directory');
   t.throws(() => WindowFile.open(path.join(dir, 'missing'), { size: 4096 }), { code: 'ENOENT' });
-  t.throws(() => WindowFile.open(p, { size: 0 }), RangeError);
+  t.throws(() => WindowFile.open(p, { size: 0 }), { name: 'ConfigError', code: 'ERR_BAD_CONFIG', message: /window size must be a positive integer, got 0/ });
+  t.throws(() => createWindowFile(p, -1), { code: 'ERR_BAD_CONFIG' });
   const fifo = path.join(dir, 'fifo');
   execFileSync('mkfifo', [fifo]);
   t.throws(() => WindowFile.open(fifo, { size: 4096, readOnly: true }), { code: 'ENOTREG' }, 'a FIFO, without hanging');

@@ -1,6 +1,6 @@
 /** The page's API client against a fake fetch: the auth contract (cookie only, the dashboard header on writes) and time limits. */
 import t from 'tap';
-import { ApiClient, ApiError, type FetchLike } from '../../web/dashboard/src/api-client.js';
+import { ApiClient, DashboardRequestError, type FetchLike } from '../../web/dashboard/src/api-client.js';
 import { API_BASE, API_PATHS, DASHBOARD_HEADER, DASHBOARD_HEADER_VALUE } from '../../web/dashboard/src/model/api-paths.js';
 
 interface Call {
@@ -75,19 +75,19 @@ t.test('a body that stalls after the headers times out (B1): the limit covers th
   const api = new ApiClient({ fetch: f.fetch });
   const started = Date.now();
   const err = await api.get(API_PATHS.status, 100).catch((e: unknown) => e);
-  t.type(err, ApiError);
-  t.equal((err as ApiError).code, 'E_TIMEOUT');
-  t.equal((err as ApiError).status, 0);
-  t.match((err as ApiError).message, /GET \/api\/v1\/status: no answer/);
+  t.type(err, DashboardRequestError);
+  t.equal((err as DashboardRequestError).code, 'E_TIMEOUT');
+  t.equal((err as DashboardRequestError).status, 0);
+  t.match((err as DashboardRequestError).message, /GET \/api\/v1\/status: no answer/);
   t.ok(Date.now() - started < 5000, 'in about the limit, not never');
   // The same through getText (the console probe).
   const e2 = await api.getText(`${API_PATHS.consoleLog}?tail=1`, 100).catch((e: unknown) => e);
-  t.equal((e2 as ApiError).code, 'E_TIMEOUT');
+  t.equal((e2 as DashboardRequestError).code, 'E_TIMEOUT');
 });
 
 t.test('a stalled body of an error status keeps the status', async (t) => {
   const api = new ApiClient({ fetch: fakeFetch((call) => stalledBody(call, 503)).fetch });
-  const err = (await api.get(API_PATHS.status, 100).catch((e: unknown) => e)) as ApiError;
+  const err = (await api.get(API_PATHS.status, 100).catch((e: unknown) => e)) as DashboardRequestError;
   t.equal(err.status, 503);
   t.equal(err.code, 'HTTP_503');
 });
@@ -97,7 +97,7 @@ t.test('headers that never come time out too', async (t) => {
     fetch: (_url, init) =>
       new Promise((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')))),
   });
-  const err = (await api.get(API_PATHS.links, 50).catch((e: unknown) => e)) as ApiError;
+  const err = (await api.get(API_PATHS.links, 50).catch((e: unknown) => e)) as DashboardRequestError;
   t.equal(err.code, 'E_TIMEOUT');
 });
 
@@ -108,7 +108,7 @@ t.test('401: the handler runs once, the error carries the server’s message', a
     onUnauthorised: () => told++,
   });
   for (let i = 0; i < 3; i++) {
-    const err = (await api.get(API_PATHS.status).catch((e: unknown) => e)) as ApiError;
+    const err = (await api.get(API_PATHS.status).catch((e: unknown) => e)) as DashboardRequestError;
     t.same([err.status, err.code, err.message], [401, 'E_UNAUTHORISED', 'log in first']);
   }
   t.equal(told, 1);
@@ -117,20 +117,20 @@ t.test('401: the handler runs once, the error carries the server’s message', a
 
 t.test('other failures: network, non-JSON, text bodies', async (t) => {
   const down = new ApiClient({ fetch: () => Promise.reject(new TypeError('Failed to fetch')) });
-  const e1 = (await down.get(API_PATHS.status).catch((e: unknown) => e)) as ApiError;
+  const e1 = (await down.get(API_PATHS.status).catch((e: unknown) => e)) as DashboardRequestError;
   t.same([e1.status, e1.code], [0, 'E_NETWORK']);
   t.match(e1.message, /Failed to fetch/);
 
   const html = new ApiClient({ fetch: fakeFetch(() => new Response('<html>proxy</html>', { status: 200 })).fetch });
-  const e2 = (await html.get(API_PATHS.status).catch((e: unknown) => e)) as ApiError;
+  const e2 = (await html.get(API_PATHS.status).catch((e: unknown) => e)) as DashboardRequestError;
   t.equal(e2.code, 'E_BAD_RESPONSE');
   t.equal(await html.getText(API_PATHS.consoleLog), '<html>proxy</html>', 'getText takes any text');
 
   const bad = new ApiClient({ fetch: fakeFetch(() => new Response('<html>bad gateway</html>', { status: 502, statusText: 'Bad Gateway' })).fetch });
-  const e3 = (await bad.getText(API_PATHS.consoleLog).catch((e: unknown) => e)) as ApiError;
+  const e3 = (await bad.getText(API_PATHS.consoleLog).catch((e: unknown) => e)) as DashboardRequestError;
   t.same([e3.status, e3.code, e3.message], [502, 'HTTP_502', 'HTTP 502 Bad Gateway']);
 
   const none = new ApiClient({ fetch: fakeFetch(() => json({ statusCode: 501, code: 'E_NOT_IMPLEMENTED', message: 'no console' }, 501)).fetch });
-  const e4 = (await none.getText(`${API_PATHS.consoleLog}?tail=1`).catch((e: unknown) => e)) as ApiError;
+  const e4 = (await none.getText(`${API_PATHS.consoleLog}?tail=1`).catch((e: unknown) => e)) as DashboardRequestError;
   t.same([e4.status, e4.message], [501, 'no console']);
 });

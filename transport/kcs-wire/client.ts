@@ -15,12 +15,14 @@
  *
  * Events: 'ready' (KcsWireHello) after a valid hello; 'disconnect' when a
  * ready session's connection ends; 'interrupt' (str) on a 0x90 frame;
- * 'protocol-error' (KcsWireError; the client has already dropped the
+ * 'protocol-error' (TransportError; the client has already dropped the
  * connection or refused the hello).
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../../lib/clock.js';
+import { isCodedError } from '../../lib/errors.js';
+import { WaitError, waitFor } from '../../lib/wait.js';
 import type { ByteLink } from '../byte-link.js';
 import { ChardevSocket, type ChardevEndpoint, type ReconnectPolicy } from '../chardev-socket.js';
 import {
@@ -33,38 +35,15 @@ import {
   errorCodeName,
   hex2,
 } from './codec.js';
+import { TransportError, type TransportErrorCode } from '../errors.js';
 
 export const DEFAULT_KCS_WIRE_TIMEOUT_MS = 1000;
 
-export type KcsWireErrorKind =
-  /** No model connected, or connected but its hello (or SYNC reply) has not arrived yet. */
-  | 'ENOTCONN'
-  /** The connection ended (or the model restarted the stream) before the reply came. */
-  | 'EDISCONNECTED'
-  /** No reply within the timeout. */
-  | 'ETIMEDOUT'
-  /** The model answered with an error frame. */
-  | 'EREMOTE'
-  /** The model sent something this client cannot make sense of. */
-  | 'EPROTO'
-  /** The hello announced a protocol version this client does not speak. */
-  | 'EVERSION'
-  /** The hello announced a different KCS channel than expected. */
-  | 'ECHANNEL'
-  /** The client was detached/closed. */
-  | 'ECLOSED';
-
-export class KcsWireError extends Error {
-  constructor(
-    readonly code: KcsWireErrorKind,
-    message: string,
-    /** For EREMOTE: the error code byte of the model's 0xEE frame. */
-    readonly remoteCode?: number,
-  ) {
-    super(message);
-    this.name = 'KcsWireError';
-  }
-}
+/** The codes the KCS-wire client fails with (the TransportError catalogue's KCS-wire part). */
+export type KcsWireClientErrorCode = Extract<
+  TransportErrorCode,
+  'ENOTCONN' | 'EDISCONNECTED' | 'ETIMEDOUT' | 'EREMOTE' | 'EPROTO' | 'EVERSION' | 'ECHANNEL' | 'ECLOSED'
+>;
 
 export interface KcsWireHello {
   version: number;
@@ -106,11 +85,6 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-interface ReadyWaiter {
-  resolve: (hello: KcsWireHello) => void;
-  reject: (err: Error) => void;
-}
-
 export class KcsWireClient extends EventEmitter {
   readonly #link: ByteLink;
   readonly #clock: Clock;
@@ -126,7 +100,8 @@ export class KcsWireClient extends EventEmitter {
   #head = 0;
   #timer: TimerHandle | null = null;
   #helloTimer: TimerHandle | null = null;
-  #readyWaiters: ReadyWaiter[] = [];
+  /** Tells waitReady() callers how the session start ended: 'ready' (hello), or 'refused' (Error). */
+  readonly #readiness = new EventEmitter().setMaxListeners(0);
   /** Frames written by calls in the current tick, sent together in a microtask. */
   #out: Buffer[] = [];
   #flushQueued = false;
@@ -204,7 +179,7 @@ export class KcsWireClient extends EventEmitter {
   /** For a client made by forEndpoint(): connect the socket and wait for a valid hello. */
   async connect(): Promise<KcsWireHello> {
     const link = this.#ownedLink;
-    if (!link) throw new KcsWireError('ENOTCONN', 'KCS wire: connect() is for clients made by forEndpoint(); this one uses a link it does not own');
+    if (!link) throw new TransportError('ENOTCONN', 'KCS wire: connect() is for clients made by forEndpoint(); this one uses a link it does not own');
     const ready = this.waitReady();
     // If the socket fails first, that error is the one to report.
     ready.catch(() => {});
@@ -236,28 +211,23 @@ export class KcsWireClient extends EventEmitter {
    * this client's clock if given.
    */
   waitReady(timeoutMs?: number): Promise<KcsWireHello> {
-    if (this.#detached) return Promise.reject(new KcsWireError('ECLOSED', 'KCS wire client is closed'));
+    if (this.#detached) return Promise.reject(new TransportError('ECLOSED', 'KCS wire client is closed'));
     if (this.ready) return Promise.resolve(this.#hello!);
-    return new Promise((resolve, reject) => {
-      let timer: TimerHandle | null = null;
-      const waiter: ReadyWaiter = {
-        resolve: (h) => {
-          timer?.cancel();
-          resolve(h);
-        },
-        reject: (e) => {
-          timer?.cancel();
-          reject(e);
-        },
-      };
-      this.#readyWaiters.push(waiter);
-      if (timeoutMs !== undefined) {
-        timer = this.#clock.setTimeout(() => {
-          this.#readyWaiters = this.#readyWaiters.filter((w) => w !== waiter);
-          reject(new KcsWireError('ETIMEDOUT', `KCS wire: model not ready within ${timeoutMs} ms`));
-        }, timeoutMs);
-      }
-    });
+    return waitFor<[KcsWireHello]>(this.#readiness, 'ready', undefined, {
+      clock: this.#clock,
+      timeoutMs,
+      failOn: ['refused'],
+      what: 'the model hello',
+    }).then(
+      ([hello]) => hello,
+      (e: unknown) => {
+        if (isCodedError(e, 'ERR_WAIT_TIMEOUT', WaitError)) {
+          throw new TransportError('ETIMEDOUT', `KCS wire: model not ready within ${timeoutMs} ms`);
+        }
+        // 'refused' carries the reason (EVERSION, ECHANNEL, ECLOSED).
+        throw isCodedError(e, 'ERR_WAIT_FAILED', WaitError) && e.cause instanceof Error ? e.cause : e;
+      },
+    );
   }
 
   /** Host LPC read: reg 0 = data (ODR; clears OBF), reg 1 = status (STR; no side effect). */
@@ -277,16 +247,18 @@ export class KcsWireClient extends EventEmitter {
     if (!Number.isInteger(value) || value < 0 || value > 0xff) {
       return Promise.reject(new RangeError(`KCS wire: value must be an integer 0..255, got ${value}`));
     }
-    if (this.#detached) return Promise.reject(new KcsWireError('ECLOSED', 'KCS wire client is closed'));
+    if (this.#detached) return Promise.reject(new TransportError('ECLOSED', 'KCS wire client is closed'));
     if (!this.ready) {
       const why = !this.#link.connected
         ? 'no connection to the model'
         : this.#hunt
           ? 'resynchronising, waiting for the SYNC reply'
           : 'connected, waiting for the model hello';
-      return Promise.reject(new KcsWireError('ENOTCONN', `KCS wire: not ready (${why})`));
+      return Promise.reject(new TransportError('ENOTCONN', `KCS wire: not ready (${why})`));
     }
     this.#stats.requests++;
+    // A slot in the pending-reply queue rather than a waitFor: replies, the one
+    // shared deadline timer and a disconnect settle slots strictly in request order.
     return new Promise<number>((resolve, reject) => {
       this.#queue.push({ op, reg, deadline: this.#clock.now() + this.#timeoutMs, settled: false, resolve, reject });
       this.#out.push(encodeFrame(op, reg, value));
@@ -317,8 +289,8 @@ export class KcsWireClient extends EventEmitter {
    * timeoutMs; the hunt then continues, and resync() may be called again.
    */
   resync(): Promise<KcsWireHello> {
-    if (this.#detached) return Promise.reject(new KcsWireError('ECLOSED', 'KCS wire client is closed'));
-    if (!this.#link.connected) return Promise.reject(new KcsWireError('ENOTCONN', 'KCS wire: no connection to the model'));
+    if (this.#detached) return Promise.reject(new TransportError('ECLOSED', 'KCS wire client is closed'));
+    if (!this.#link.connected) return Promise.reject(new TransportError('ENOTCONN', 'KCS wire: no connection to the model'));
     this.#failAll('EDISCONNECTED', 'KCS wire: session restarted (resync) before the reply; the request may or may not have been applied');
     this.#out = [];
     this.#helloTimer?.cancel();
@@ -385,28 +357,24 @@ export class KcsWireClient extends EventEmitter {
     }
     if (version !== KCS_WIRE_VERSION) {
       return this.#refuseHello(
-        new KcsWireError('EVERSION', `KCS wire: model speaks protocol version ${version}, this client speaks ${KCS_WIRE_VERSION}`),
+        new TransportError('EVERSION', `KCS wire: model speaks protocol version ${version}, this client speaks ${KCS_WIRE_VERSION}`),
       );
     }
     if (this.#expectChannel !== undefined && channel !== this.#expectChannel) {
       return this.#refuseHello(
-        new KcsWireError('ECHANNEL', `KCS wire: model serves KCS channel ${channel}, expected ${this.#expectChannel}`),
+        new TransportError('ECHANNEL', `KCS wire: model serves KCS channel ${channel}, expected ${this.#expectChannel}`),
       );
     }
     const hello = { version, channel };
     this.#hello = hello;
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const w of waiters) w.resolve(hello);
+    this.#readiness.emit('ready', hello);
     this.emit('ready', hello);
     return true;
   }
 
-  #refuseHello(err: KcsWireError): boolean {
+  #refuseHello(err: TransportError): boolean {
     this.#stats.protocolErrors++;
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const w of waiters) w.reject(err);
+    this.#readiness.emit('refused', err);
     this.emit('protocol-error', err);
     this.#link.disconnect();
     return false;
@@ -434,11 +402,9 @@ export class KcsWireClient extends EventEmitter {
     if (op === KcsWireOp.ERROR) {
       this.#stats.remoteErrors++;
       slot.reject(
-        new KcsWireError(
-          'EREMOTE',
-          `KCS wire: model rejected op ${hex2(value)} reg ${slot.reg}: ${errorCodeName(reg)}`,
-          reg,
-        ),
+        new TransportError('EREMOTE', `KCS wire: model rejected op ${hex2(value)} reg ${slot.reg}: ${errorCodeName(reg)}`, {
+          details: { remoteCode: reg },
+        }),
       );
     } else {
       this.#stats.replies++;
@@ -462,7 +428,7 @@ export class KcsWireClient extends EventEmitter {
   /** The stream can no longer be trusted: report, and drop the connection to realign. */
   #protocolError(message: string): boolean {
     this.#stats.protocolErrors++;
-    this.emit('protocol-error', new KcsWireError('EPROTO', `KCS wire: ${message}`));
+    this.emit('protocol-error', new TransportError('EPROTO', `KCS wire: ${message}`));
     this.#link.disconnect();
     return false;
   }
@@ -497,7 +463,7 @@ export class KcsWireClient extends EventEmitter {
       slot.settled = true;
       this.#stats.timeouts++;
       slot.reject(
-        new KcsWireError(
+        new TransportError(
           'ETIMEDOUT',
           `KCS wire: no reply to ${slot.op === KcsWireOp.READ ? 'read' : 'write'} of reg ${slot.reg} within ${this.#timeoutMs} ms; it may or may not have been applied`,
         ),
@@ -537,7 +503,7 @@ export class KcsWireClient extends EventEmitter {
     if (wasReady) this.emit('disconnect');
   }
 
-  #failAll(code: KcsWireErrorKind, message: string): void {
+  #failAll(code: KcsWireClientErrorCode, message: string): void {
     const queue = this.#queue.slice(this.#head);
     this.#queue = [];
     this.#head = 0;
@@ -547,7 +513,7 @@ export class KcsWireClient extends EventEmitter {
       if (slot.settled) continue;
       slot.settled = true;
       if (code === 'EDISCONNECTED') this.#stats.failedOnDisconnect++;
-      slot.reject(new KcsWireError(code, message));
+      slot.reject(new TransportError(code, message));
     }
   }
 
@@ -564,9 +530,7 @@ export class KcsWireClient extends EventEmitter {
     this.#out = [];
     this.#hello = null;
     this.#failAll('ECLOSED', 'KCS wire client closed before the reply');
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const w of waiters) w.reject(new KcsWireError('ECLOSED', 'KCS wire client is closed'));
+    this.#readiness.emit('refused', new TransportError('ECLOSED', 'KCS wire client is closed'));
   }
 
   /** detach(), and close the socket if open() created it. */

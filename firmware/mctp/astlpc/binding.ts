@@ -17,6 +17,7 @@
 import { EventEmitter } from 'node:events';
 import type { BindingMtu, BindingPort, MctpBinding } from '../binding.js';
 import { type Clock, systemClock } from '../../../lib/clock.js';
+import { ConfigError } from '../../../lib/errors.js';
 import { BmcEndpoint, type BmcChannelState } from './bmc.js';
 import {
   ASTLPC_MIN_MTU,
@@ -100,7 +101,7 @@ export interface AstlpcStateEvent {
 
 function checkInt(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new RangeError(`astlpc: ${name} must be an integer in ${min}..${max}, got ${value}`);
+    throw new ConfigError(`astlpc: ${name} must be an integer in ${min}..${max}, got ${value}`);
   }
   return value;
 }
@@ -124,7 +125,7 @@ export class AstlpcBinding extends EventEmitter implements MctpBinding {
     const versionMin = options.versions?.min ?? ASTLPC_VER_MIN;
     const versionMax = options.versions?.max ?? ASTLPC_VER_CUR;
     if (!isAstlpcVersion(versionMin) || !isAstlpcVersion(versionMax) || versionMin > versionMax) {
-      throw new RangeError(`astlpc: versions must satisfy 1 <= min <= max <= 3, got ${versionMin}..${versionMax}`);
+      throw new ConfigError(`astlpc: versions must satisfy 1 <= min <= max <= 3, got ${versionMin}..${versionMax}`);
     }
     const clock = options.clock ?? systemClock;
     const commandRetryMs = checkInt('commandRetryMs', options.commandRetryMs ?? 5, 1);
@@ -134,7 +135,7 @@ export class AstlpcBinding extends EventEmitter implements MctpBinding {
       const mtu = checkMtu(options.mtu ?? 0, true);
       const initial = bmcInitialLayout(versionMax, windowSize, mtu || undefined);
       const fault = validateLayout(versionMax, initial, windowSize);
-      if (fault) throw new RangeError(`astlpc: window of ${windowSize} bytes gives an invalid layout (${fault})`);
+      if (fault) throw new ConfigError(`astlpc: window of ${windowSize} bytes gives an invalid layout (${fault})`);
       const limit = bmcInitialBufferSize(versionMax, windowSize, mtu || undefined);
       this.mtu = {
         initial: ASTLPC_MIN_MTU,
@@ -239,7 +240,7 @@ export class AstlpcBinding extends EventEmitter implements MctpBinding {
 function checkMtu(mtu: number, zeroMeansMax: boolean): number {
   if (zeroMeansMax && mtu === 0) return 0;
   if (!Number.isSafeInteger(mtu) || mtu < ASTLPC_MIN_MTU || mtu > 0xffffffff) {
-    throw new RangeError(`astlpc: mtu must be an integer >= ${ASTLPC_MIN_MTU} (header included), got ${mtu}`);
+    throw new ConfigError(`astlpc: mtu must be an integer >= ${ASTLPC_MIN_MTU} (header included), got ${mtu}`);
   }
   return mtu;
 }

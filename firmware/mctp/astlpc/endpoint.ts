@@ -13,7 +13,10 @@
  * prepared and kicks a pass that sends Tx Begin when the peer can take it.
  */
 import type { BindingPort } from '../binding.js';
+import { MctpError, isMctpError } from '../errors.js';
 import type { Clock, TimerHandle } from '../../../lib/clock.js';
+import { isCodedError } from '../../../lib/errors.js';
+import { WaitError, delay } from '../../../lib/wait.js';
 import {
   ASTLPC_MIN_MTU,
   type AstlpcVersion,
@@ -56,9 +59,17 @@ export interface EndpointConfig {
   commandRetryMs: number;
 }
 
-/** Thrown (and counted) if the binding ever computes an access outside the window: a bug, never the peer's doing. */
-export class AstlpcBoundsError extends Error {
-  override readonly name = 'AstlpcBoundsError';
+/**
+ * Thrown (and counted as internal-bounds) if the binding ever computes an
+ * access outside the window: a bug, never the peer's doing. EFAULT, as the
+ * kernel answers an access to an address it does not map.
+ */
+function windowBoundsError(message: string): MctpError {
+  return new MctpError('EFAULT', message);
+}
+
+function isWindowBoundsError(e: unknown): boolean {
+  return isMctpError(e, 'EFAULT');
 }
 
 export abstract class AstlpcEndpoint {
@@ -89,7 +100,8 @@ export abstract class AstlpcEndpoint {
   #pendingTasks = 0;
   #serviceQueued = false;
   #timers = new Set<TimerHandle>();
-  #sleepers = new Set<() => void>();
+  /** One per task sleeping on the clock; aborted (the sleep ends early) on stop. */
+  #sleepers = new Set<AbortController>();
   #commandRetry: TimerHandle | undefined;
 
   constructor(protected readonly cfg: EndpointConfig) {}
@@ -152,7 +164,7 @@ export abstract class AstlpcEndpoint {
   /** A KCS or window operation threw. Counted; the next event or timer retries. */
   protected taskFailed(err: unknown): void {
     const msg = err instanceof Error ? err.message : String(err);
-    this.counters.inc(err instanceof AstlpcBoundsError ? 'internal-bounds' : C.kcsErrors);
+    this.counters.inc(isWindowBoundsError(err) ? 'internal-bounds' : C.kcsErrors);
     this.lastError = `I/O error: ${msg}`;
     this.emitState();
   }
@@ -187,19 +199,16 @@ export abstract class AstlpcEndpoint {
   }
 
   /** Wait ms on the clock. Resolves early (caller re-checks the epoch) if the endpoint stops. */
-  protected sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.#sleepers.delete(done);
-        resolve();
-      };
-      this.#sleepers.add(done);
-      const t = this.cfg.clock.setTimeout(() => {
-        this.#timers.delete(t);
-        done();
-      }, ms);
-      this.#timers.add(t);
-    });
+  protected async sleep(ms: number): Promise<void> {
+    const wake = new AbortController();
+    this.#sleepers.add(wake);
+    try {
+      await delay(ms, { clock: this.cfg.clock, signal: wake.signal });
+    } catch (e) {
+      if (!isCodedError(e, 'ERR_WAIT_ABORTED', WaitError)) throw e;
+    } finally {
+      this.#sleepers.delete(wake);
+    }
   }
 
   /** Cancel every timer and release every sleeper (on stop). */
@@ -207,7 +216,7 @@ export abstract class AstlpcEndpoint {
     for (const t of this.#timers) t.cancel();
     this.#timers.clear();
     this.#commandRetry = undefined;
-    for (const wake of [...this.#sleepers]) wake();
+    for (const wake of this.#sleepers) wake.abort();
   }
 
   // -------------------------------------------------------------------------
@@ -225,10 +234,10 @@ export abstract class AstlpcEndpoint {
 
   #checkBounds(offset: number, length: number): void {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
-      throw new AstlpcBoundsError(`bad window access ${offset}+${length}`);
+      throw windowBoundsError(`bad window access ${offset}+${length}`);
     }
     if (offset + length > this.cfg.windowSize) {
-      throw new AstlpcBoundsError(`window access 0x${offset.toString(16)}+${length} beyond 0x${this.cfg.windowSize.toString(16)}`);
+      throw windowBoundsError(`window access 0x${offset.toString(16)}+${length} beyond 0x${this.cfg.windowSize.toString(16)}`);
     }
   }
 

@@ -8,17 +8,19 @@
  *    send when retries are off, as for recovery polls);
  *  - Instance IDs from one counter, (iid + 1) & 0x1F;
  *  - the first message that comes back decides: too short, another IID or
- *    another command is ENOMSG, a completion code other than SUCCESS is a
- *    ControlCompletionError (ECONNREFUSED), a body that does not decode is
- *    ENOMSG.
+ *    another command is ENOMSG, a completion code other than SUCCESS is
+ *    ECONNREFUSED with the command and code in its details
+ *    (completionCodeOf), a body that does not decode is ENOMSG.
  *
  * Requests run one at a time, as in mctpd's single-threaded loop: a bus
  * owner never has more than one request's tags out at once.
  * All waiting is on the injectable clock.
  */
-import type { Clock, TimerHandle } from '../../../lib/clock.js';
+import type { Clock } from '../../../lib/clock.js';
+import { ConfigError, isCodedError } from '../../../lib/errors.js';
+import { WaitError, delay } from '../../../lib/wait.js';
 import { MCTP_NET_ANY, MCTP_OPT_ADDR_EXT, MCTP_TAG_OWNER, SOL_MCTP } from '../constants.js';
-import { MctpError } from '../errors.js';
+import { MctpError, isMctpError } from '../errors.js';
 import type { SockaddrMctp, SockaddrMctpExt } from '../sockaddr.js';
 import type { MctpSocket, RecvResult } from '../socket.js';
 import type { MctpStack } from '../stack.js';
@@ -86,17 +88,26 @@ export interface ControlRequesterStats {
   sendErrors: number;
 }
 
-/** The endpoint answered with a completion code other than SUCCESS. */
-export class ControlCompletionError extends MctpError {
-  readonly cc: number;
-  readonly command: number;
+/** What an ECONNREFUSED from a request carries: the command and the completion code the endpoint answered with. */
+export interface CompletionCodeDetails {
+  command: number;
+  cc: number;
+}
 
-  constructor(command: number, cc: number, target: string) {
-    super('ECONNREFUSED', `${commandName(command)} to ${target} failed with completion code 0x${cc.toString(16).padStart(2, '0')}`);
-    this.name = 'ControlCompletionError';
-    this.command = command;
-    this.cc = cc;
-  }
+/** The endpoint answered with a completion code other than SUCCESS: ECONNREFUSED, with the code in `details`. */
+export function completionCodeError(command: number, cc: number, target: string): MctpError {
+  return new MctpError(
+    'ECONNREFUSED',
+    `${commandName(command)} to ${target} failed with completion code 0x${cc.toString(16).padStart(2, '0')}`,
+    { details: { command, cc } },
+  );
+}
+
+/** The command and completion code of a refused request, or undefined for any other error. */
+export function completionCodeOf(e: unknown): CompletionCodeDetails | undefined {
+  if (!isMctpError(e, 'ECONNREFUSED')) return undefined;
+  const { command, cc } = e.details ?? {};
+  return typeof command === 'number' && typeof cc === 'number' ? { command, cc } : undefined;
 }
 
 export class ControlRequester {
@@ -109,7 +120,8 @@ export class ControlRequester {
   #iid: number;
   #tail: Promise<unknown> = Promise.resolve();
   #open = new Set<MctpSocket>();
-  #timers = new Set<TimerHandle>();
+  /** One per response being waited for; aborting it cancels its timer. */
+  #waits = new Set<AbortController>();
   #closed = false;
 
   constructor(stack: MctpStack, opts: ControlRequesterOptions = {}) {
@@ -118,7 +130,7 @@ export class ControlRequester {
     this.timeoutMs = opts.timeoutMs ?? CONTROL_TIMEOUT_MS;
     this.maxSends = opts.maxSends ?? CONTROL_MAX_SENDS;
     if (!(this.timeoutMs > 0) || !Number.isInteger(this.maxSends) || this.maxSends < 1) {
-      throw new MctpError('EINVAL', 'timeoutMs must be positive and maxSends a positive integer');
+      throw new ConfigError(`timeoutMs must be positive and maxSends a positive integer, got ${this.timeoutMs} and ${this.maxSends}`);
     }
     this.#iid = (opts.firstIid ?? 0) & 0x1f;
   }
@@ -138,10 +150,11 @@ export class ControlRequester {
   /** Abandon requests in flight (they fail with EBADF) and refuse new ones. */
   close(): void {
     this.#closed = true;
-    for (const t of this.#timers) t.cancel();
-    this.#timers.clear();
+    // Sockets first: their receives fail with EBADF, which is what the waiting requests report.
     for (const s of this.#open) s.close();
     this.#open.clear();
+    for (const w of this.#waits) w.abort();
+    this.#waits.clear();
   }
 
   async #exchange<R extends ControlRequest>(target: ControlTarget, req: R, opts: RequestOptions): Promise<ResponseFor<R['command']>> {
@@ -198,26 +211,20 @@ export class ControlRequester {
   }
 
   /** The response, or undefined after timeoutMs of the clock. */
-  #wait(pending: Promise<RecvResult>): Promise<RecvResult | undefined> {
-    return new Promise((resolve, reject) => {
-      const timer = this.#clock.setTimeout(() => {
-        this.#timers.delete(timer);
-        resolve(undefined);
-      }, this.timeoutMs);
-      this.#timers.add(timer);
-      pending.then(
-        (r) => {
-          timer.cancel();
-          this.#timers.delete(timer);
-          resolve(r);
-        },
-        (e: unknown) => {
-          timer.cancel();
-          this.#timers.delete(timer);
-          reject(e);
-        },
-      );
-    });
+  async #wait(pending: Promise<RecvResult>): Promise<RecvResult | undefined> {
+    const done = new AbortController();
+    this.#waits.add(done);
+    const timedOut = delay(this.timeoutMs, { clock: this.#clock, signal: done.signal }).then(() => undefined);
+    try {
+      return await Promise.race([pending, timedOut]);
+    } catch (e) {
+      // close() ends the timer too; the socket's EBADF is the answer then.
+      if (isCodedError(e, 'ERR_WAIT_ABORTED', WaitError)) throw new MctpError('EBADF', 'control requester is closed');
+      throw e;
+    } finally {
+      done.abort();
+      this.#waits.delete(done);
+    }
   }
 
   #validate(r: RecvResult, iid: number, command: number, what: string, where: string): ResponseFor<CommandCode> {
@@ -236,7 +243,7 @@ export class ControlRequester {
     if (!d.ok) return bad(d.error.message);
     if (d.value.cc !== 0) {
       this.stats.refused++;
-      throw new ControlCompletionError(command, d.value.cc, where);
+      throw completionCodeError(command, d.value.cc, where);
     }
     return d.value.response!;
   }

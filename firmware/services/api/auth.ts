@@ -11,6 +11,7 @@
  * requests and, on an open loopback API, foreign Host names (DNS rebinding).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ConfigError } from '../../../lib/errors.js';
 import { installBrowserGuard } from './browser-guard.js';
 import { isLoopbackHost, tokenMatches } from './credentials.js';
 import { ApiError, sendError } from './errors.js';
@@ -21,9 +22,7 @@ import { LOGIN_PATH, READ_METHODS, registerLogin, sessionVerdict } from './sessi
 export function checkListenPolicy(host: string, token: string | undefined): void {
   if (isLoopbackHost(host)) return;
   if (!token) {
-    throw new ApiError(
-      500,
-      'E_INSECURE_LISTEN',
+    throw new ConfigError(
       `refusing to listen on ${host} without a bearer token: anything but loopback needs one (set a token, or listen on 127.0.0.1)`,
     );
   }
@@ -51,7 +50,7 @@ export async function installAuth(app: FastifyInstance, opts: AuthOptions): Prom
   const { token } = opts;
   installBrowserGuard(app, { checkHost: !token && isLoopbackHost(opts.listenHost) });
   if (!token) return;
-  if (token.length < 16) throw new ApiError(500, 'E_WEAK_TOKEN', 'the API bearer token must be at least 16 characters');
+  if (token.length < 16) throw new ConfigError('the API bearer token must be at least 16 characters');
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     // The login form authenticates itself: its body carries the token.
     if (request.method === 'POST' && request.routeOptions.url === LOGIN_PATH) return undefined;

@@ -6,20 +6,36 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { MctpError, type Errno } from '../../mctp/errors.js';
+import { CodedError, type Errno } from '../../../lib/errors.js';
+import { MctpError } from '../../mctp/errors.js';
 
-export class ApiError extends Error {
+/** The API's own codes (errors from the parts underneath keep theirs: errno names for MCTP). */
+export type ApiErrorCode =
+  | 'E_VALIDATION'
+  | 'E_BAD_REQUEST'
+  | 'E_BAD_CONDITION'
+  | 'E_UNAUTHORIZED'
+  | 'E_BAD_HOST'
+  | 'E_CROSS_ORIGIN'
+  | 'E_LOGIN_FORM'
+  | 'E_NOT_FOUND'
+  | 'E_NO_CAPTURE'
+  | 'E_CAPTURE_RUNNING'
+  | 'E_CAPTURE_NOT_RUNNING'
+  | 'E_WAIT_TIMEOUT'
+  | 'E_UPGRADE_REQUIRED'
+  | 'E_NOT_IMPLEMENTED'
+  | 'E_DASHBOARD_NOT_BUILT'
+  | 'E_SHUTTING_DOWN'
+  | 'E_INTERNAL';
+
+export class ApiError extends CodedError<ApiErrorCode> {
+  /** The HTTP status of the response. `details` are extra fields merged into its body (e.g. what a wait last saw). */
   readonly statusCode: number;
-  readonly code: string;
-  /** Extra fields merged into the response body (e.g. what a wait last saw). */
-  readonly details: Record<string, unknown> | undefined;
 
-  constructor(statusCode: number, code: string, message: string, details?: Record<string, unknown>) {
-    super(message);
-    this.name = 'ApiError';
+  constructor(statusCode: number, code: ApiErrorCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details === undefined ? {} : { details });
     this.statusCode = statusCode;
-    this.code = code;
-    this.details = details;
   }
 }
 

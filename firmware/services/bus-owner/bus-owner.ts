@@ -26,6 +26,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../../../lib/clock.js';
+import { ConfigError } from '../../../lib/errors.js';
+import { waitFor } from '../../../lib/wait.js';
 import { Cmd, SetEidOp } from '../../mctp/control/constants.js';
 import { ControlRequester, type PhysicalTarget, type RoutedTarget } from '../../mctp/control/requester.js';
 import { ControlResponder } from '../../mctp/control/responder.js';
@@ -35,7 +37,7 @@ import { isUnicastEid } from '../../mctp/constants.js';
 import { MctpError, isMctpError } from '../../mctp/errors.js';
 import type { MctpInterface } from '../../mctp/interface.js';
 import type { MctpStack, StackEvent } from '../../mctp/stack.js';
-import { DEFAULT_EID_RANGE, EidPoolExhaustedError, checkEidRange, lowestFreeEid, type EidRange } from './eid-allocation.js';
+import { DEFAULT_EID_RANGE, checkEidRange, eidPoolExhausted, isEidPoolExhausted, lowestFreeEid, type EidRange } from './eid-allocation.js';
 import { advertisesVdm, queryMessageTypes, queryUuid, queryVdmTypes } from './endpoint-queries.js';
 
 /** DSP0237's Treclaim: how long an EID stays reserved for an endpoint that went quiet. */
@@ -125,6 +127,16 @@ export interface EndpointFilter {
   net?: number;
   iface?: string;
   uuid?: string;
+  /** Which connectivity counts (default 'available'; 'any': a degraded endpoint too). */
+  connectivity?: Connectivity | 'any';
+}
+
+/** How long waitForEndpoint waits (on the bus owner's clock), and how it is called off. */
+export interface EndpointWaitOptions {
+  /** No limit when undefined; otherwise rejects with lib's WaitError (ERR_WAIT_TIMEOUT). */
+  timeoutMs?: number;
+  /** Rejects with WaitError (ERR_WAIT_ABORTED) when aborted. */
+  signal?: AbortSignal;
 }
 
 interface Peer {
@@ -165,6 +177,8 @@ export class BusOwner extends EventEmitter {
   readonly #peers = new Set<Peer>();
   /** UUID (text) -> the EID it had, so a returning endpoint gets it back. */
   readonly #uuidEids = new Map<string, { net: number; eid: number }>();
+  /** 'endpoint' (EndpointInfo) whenever one is added or changes: what waitForEndpoint listens to. */
+  readonly #published = new EventEmitter().setMaxListeners(0);
   #queue: Promise<unknown> = Promise.resolve();
   #unsubscribe: (() => void) | null = null;
   #started = false;
@@ -178,9 +192,9 @@ export class BusOwner extends EventEmitter {
     this.eidRange = { ...(opts.eidRange ?? DEFAULT_EID_RANGE) };
     checkEidRange(this.eidRange);
     for (const s of opts.staticAssignments ?? []) {
-      if (!isUnicastEid(s.eid)) throw new MctpError('EINVAL', `static EID ${s.eid} for ${s.iface} is not unicast (8..254)`);
+      if (!isUnicastEid(s.eid)) throw new ConfigError(`static EID ${s.eid} for ${s.iface} is not unicast (8..254)`);
       const key = physKey(s.iface, s.hwAddr ?? Buffer.alloc(0));
-      if (this.#static.has(key)) throw new MctpError('EEXIST', `two static EIDs for ${key}`);
+      if (this.#static.has(key)) throw new ConfigError(`two static EIDs for ${key}`);
       this.#static.set(key, s.eid);
     }
     this.#peerAddrs = opts.peers ?? {};
@@ -237,26 +251,27 @@ export class BusOwner extends EventEmitter {
     return p ? snapshot(p) : undefined;
   }
 
-  /** Resolves with the first available endpoint matching `filter` (at once if one is published). */
-  waitForEndpoint(filter: EndpointFilter = {}): Promise<EndpointInfo> {
+  /**
+   * Resolves with the first endpoint matching `filter` (available ones only,
+   * unless it says otherwise): at once if one is published, else when one is
+   * added or changes to match.
+   */
+  async waitForEndpoint(filter: EndpointFilter = {}, options: EndpointWaitOptions = {}): Promise<EndpointInfo> {
+    const connectivity = filter.connectivity ?? 'available';
     const match = (e: EndpointInfo): boolean =>
-      e.connectivity === 'available' &&
+      (connectivity === 'any' || e.connectivity === connectivity) &&
       (filter.eid === undefined || e.eid === filter.eid) &&
       (filter.net === undefined || e.net === filter.net) &&
       (filter.iface === undefined || e.iface === filter.iface) &&
       (filter.uuid === undefined || e.uuid === filter.uuid);
     const now = this.endpoints().find(match);
-    if (now) return Promise.resolve(now);
-    return new Promise((resolve) => {
-      const check = (e: EndpointInfo): void => {
-        if (!match(e)) return;
-        this.off('endpoint-added', check);
-        this.off('endpoint-changed', check);
-        resolve(e);
-      };
-      this.on('endpoint-added', check);
-      this.on('endpoint-changed', check);
+    if (now) return now;
+    const [e] = await waitFor<[EndpointInfo]>(this.#published, 'endpoint', match, {
+      clock: this.#clock,
+      ...options,
+      what: `an endpoint matching ${JSON.stringify(filter)}`,
     });
+    return e;
   }
 
   /** mctpd's SetupEndpoint: keep a free reported EID, else assign one. */
@@ -347,6 +362,12 @@ export class BusOwner extends EventEmitter {
     }
   }
 
+  /** Tell listeners, then waiters, that an endpoint was added or changed. */
+  #publish(event: 'endpoint-added' | 'endpoint-changed', peer: Peer): void {
+    this.emit(event, snapshot(peer));
+    this.#published.emit('endpoint', snapshot(peer));
+  }
+
   #enqueue<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(() => {
       if (this.#stopped) throw new MctpError('EBADF', 'bus owner is stopped');
@@ -364,7 +385,7 @@ export class BusOwner extends EventEmitter {
       return await this.#setupSteps(ifname, hw, alwaysAssign);
     } catch (e) {
       this.stats.setupFailures++;
-      if (e instanceof EidPoolExhaustedError) this.stats.poolExhausted++;
+      if (isEidPoolExhausted(e)) this.stats.poolExhausted++;
       if (!this.#stopped) {
         const ev: SetupFailedEvent = { iface: ifname, hwAddr: Buffer.from(hw), error: e as Error };
         this.emit('setup-failed', ev);
@@ -430,7 +451,7 @@ export class BusOwner extends EventEmitter {
         origin = 'reclaimed';
       } else {
         const free = lowestFreeEid(this.eidRange, (e) => this.#taken(net, e, key));
-        if (free === null) throw new EidPoolExhaustedError(net, this.eidRange);
+        if (free === null) throw eidPoolExhausted(net, this.eidRange);
         eid = free;
         origin = 'dynamic';
       }
@@ -470,7 +491,7 @@ export class BusOwner extends EventEmitter {
     }
     this.#peers.add(peer);
     this.#rememberUuid(peer);
-    this.emit('endpoint-added', snapshot(peer));
+    this.#publish('endpoint-added', peer);
     return snapshot(peer);
   }
 
@@ -535,7 +556,7 @@ export class BusOwner extends EventEmitter {
     this.#rememberUuid(peer);
     peer.info.connectivity = 'available';
     peer.info.changedAt = this.#clock.now();
-    this.emit('endpoint-changed', snapshot(peer));
+    this.#publish('endpoint-changed', peer);
   }
 
   /** The EID this endpoint's UUID had before, if that EID is free; asked only when we remember any. */
@@ -655,7 +676,7 @@ export class BusOwner extends EventEmitter {
     if (peer.info.connectivity === c) return;
     peer.info.connectivity = c;
     peer.info.changedAt = this.#clock.now();
-    if (this.#peers.has(peer)) this.emit('endpoint-changed', snapshot(peer));
+    if (this.#peers.has(peer)) this.#publish('endpoint-changed', peer);
   }
 
   /** Route (with the link's minimum MTU, as mctpd) and, on links with addresses, neighbour. Existing entries are left alone. */

@@ -4,7 +4,8 @@
  * uses (our own addresses, published endpoints, static reservations).
  */
 import { isUnicastEid } from '../../mctp/constants.js';
-import { MctpError } from '../../mctp/errors.js';
+import { ConfigError } from '../../../lib/errors.js';
+import { MctpError, isMctpError } from '../../mctp/errors.js';
 
 export interface EidRange {
   min: number;
@@ -16,7 +17,7 @@ export const DEFAULT_EID_RANGE: Readonly<EidRange> = { min: 8, max: 254 };
 
 export function checkEidRange(r: EidRange): void {
   if (!isUnicastEid(r.min) || !isUnicastEid(r.max) || r.min > r.max) {
-    throw new MctpError('EINVAL', `EID range ${r.min}-${r.max} must be unicast EIDs (8..254), low to high`);
+    throw new ConfigError(`EID range ${r.min}-${r.max} must be unicast EIDs (8..254), low to high`);
   }
 }
 
@@ -26,19 +27,22 @@ export function lowestFreeEid(range: EidRange, taken: (eid: number) => boolean):
   return null;
 }
 
+const EID_POOL_EXHAUSTED = 'eid-pool-exhausted';
+
 /**
  * Every EID of the dynamic range is in use. mctpd reports EADDRNOTAVAIL
- * ("Ran out of EIDs"); the core's errno set has no such code yet, so this is
- * ENOBUFS with its own class for callers that need to tell it apart.
+ * ("Ran out of EIDs"); this has always been ENOBUFS here (the API maps it to
+ * 503), so it stays ENOBUFS, with `details.reason` for callers that need to
+ * tell it apart (isEidPoolExhausted) and the network and range it ran out on.
  */
-export class EidPoolExhaustedError extends MctpError {
-  readonly net: number;
-  readonly range: EidRange;
+export function eidPoolExhausted(net: number, range: EidRange): MctpError {
+  return new MctpError(
+    'ENOBUFS',
+    `no free EID in the dynamic range ${range.min}-${range.max} on net ${net}: every one is assigned, local or reserved`,
+    { details: { reason: EID_POOL_EXHAUSTED, net, range: { min: range.min, max: range.max } } },
+  );
+}
 
-  constructor(net: number, range: EidRange) {
-    super('ENOBUFS', `no free EID in the dynamic range ${range.min}-${range.max} on net ${net}: every one is assigned, local or reserved`);
-    this.name = 'EidPoolExhaustedError';
-    this.net = net;
-    this.range = { ...range };
-  }
+export function isEidPoolExhausted(e: unknown): e is MctpError {
+  return isMctpError(e, 'ENOBUFS') && e.details?.reason === EID_POOL_EXHAUSTED;
 }

@@ -7,13 +7,9 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
+import { waitFor } from '../../../lib/wait.js';
 
 export const DEFAULT_CONSOLE_LOG_BYTES = 1 << 20;
-
-export interface LineWaiter {
-  re: RegExp;
-  resolve(line: string): void;
-}
 
 export class ConsoleService extends EventEmitter<{ data: [Buffer]; line: [string] }> {
   readonly #tty: Duplex;
@@ -22,7 +18,6 @@ export class ConsoleService extends EventEmitter<{ data: [Buffer]; line: [string
   #bytes = 0;
   #total = 0;
   #partial = '';
-  #waiters = new Set<LineWaiter>();
 
   constructor(tty: Duplex, opts: { logBytes?: number } = {}) {
     super();
@@ -52,24 +47,11 @@ export class ConsoleService extends EventEmitter<{ data: [Buffer]; line: [string
    * Resolve with the first line (from now on) matching `re`. Lines already in
    * the log are not searched: callers wait for what happens next, so a
    * milestone from a previous boot never satisfies a wait for this one.
+   * Aborting `signal` rejects with lib's WaitError (ERR_WAIT_ABORTED).
    */
-  waitForLine(re: RegExp, signal?: AbortSignal): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const w: LineWaiter = {
-        re,
-        resolve: (line) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(line);
-        },
-      };
-      const onAbort = (): void => {
-        this.#waiters.delete(w);
-        reject(signal!.reason instanceof Error ? signal!.reason : new Error(`gave up waiting for ${re} on the console`));
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.add(w);
-    });
+  async waitForLine(re: RegExp, signal?: AbortSignal): Promise<string> {
+    const [line] = await waitFor<[string]>(this, 'line', (l) => re.test(l), { signal, what: `a console line matching ${re}` });
+    return line;
   }
 
   /** Close the tty (the VUART discards host output again, so the host never stalls). */
@@ -94,12 +76,6 @@ export class ConsoleService extends EventEmitter<{ data: [Buffer]; line: [string
     for (const raw of lines) {
       const line = raw.replace(/\r/g, '');
       this.emit('line', line);
-      for (const w of this.#waiters) {
-        if (w.re.test(line)) {
-          this.#waiters.delete(w);
-          w.resolve(line);
-        }
-      }
     }
   }
 }

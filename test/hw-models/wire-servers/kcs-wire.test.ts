@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { ManualClock } from '../../../lib/clock.js';
 import { ChardevSocket } from '../../../transport/chardev-socket.js';
-import { KcsWireClient, KcsWireError } from '../../../transport/kcs-wire/client.js';
+import { KcsWireClient } from '../../../transport/kcs-wire/client.js';
+import { TransportError } from '../../../transport/errors.js';
 import { KcsWireServer } from '../../../hw-models/wire-servers/kcs-wire-server.js';
 import {
   KcsFrameDecoder,
@@ -68,6 +69,15 @@ t.test('hello carries version and channel; client becomes ready', async (t) => {
   t.ok(client.ready);
   t.same(client.hello, { version: 1, channel: 3 });
   t.same(await client.waitReady(), { version: 1, channel: 3 });
+});
+
+t.test('a channel number that does not fit the hello byte is a configuration error', async (t) => {
+  const pair = memoryLinkPair();
+  t.throws(() => new KcsWireServer(new FakeKcsChannel(), pair.a, { channel: 256 }), {
+    name: 'ConfigError',
+    code: 'ERR_BAD_CONFIG',
+    message: /channel must be 0\.\.255, got 256/,
+  });
 });
 
 t.test('register side effects are exactly those of the hardware', async (t) => {
@@ -369,7 +379,7 @@ t.test('client: error frames reject only the request they answer', async (t) => 
   const b = client.read(0);
   await Promise.resolve();
   pair.a.write(Buffer.concat([encodeError(0x02, 0x01), encodeReadReply(0, 9)]));
-  await t.rejects(a, { code: 'EREMOTE', remoteCode: 2, message: /register out of range/ });
+  await t.rejects(a, { code: 'EREMOTE', details: { remoteCode: 2 }, message: /register out of range/ });
   t.equal(await b, 9);
   client.detach();
 });
@@ -384,12 +394,13 @@ t.test('client: protocol violations drop the connection', async (t) => {
   for (const [name, bytes, code] of cases) {
     const pair = memoryLinkPair();
     const client = new KcsWireClient(pair.b, { clock: new ManualClock() });
-    const errors: KcsWireError[] = [];
-    client.on('protocol-error', (e: KcsWireError) => errors.push(e));
+    const errors: TransportError[] = [];
+    client.on('protocol-error', (e: TransportError) => errors.push(e));
     const ready = client.waitReady();
     ready.catch(() => {});
     pair.a.on('connect', () => pair.a.write(bytes));
     pair.connect();
+    t.type(errors[0], TransportError, `${name}: a transport error`);
     t.equal(errors[0]?.code, code, name);
     t.notOk(pair.b.connected, `${name}: connection dropped`);
     t.notOk(client.ready, `${name}: not ready`);
@@ -403,8 +414,8 @@ t.test('client: protocol violations drop the connection', async (t) => {
   const client = new KcsWireClient(pair.b, { clock: new ManualClock() });
   pair.a.on('connect', () => pair.a.write(encodeHello(1)));
   pair.connect();
-  const errors: KcsWireError[] = [];
-  client.on('protocol-error', (e: KcsWireError) => errors.push(e));
+  const errors: TransportError[] = [];
+  client.on('protocol-error', (e: TransportError) => errors.push(e));
   const r = client.read(1);
   await Promise.resolve();
   pair.a.write(encodeReadReply(0, 0));
@@ -427,7 +438,7 @@ t.test('client: channel check and hello timeout', async (t) => {
   const silent = memoryLinkPair();
   const c2 = new KcsWireClient(silent.b, { clock, timeoutMs: 500 });
   const errs: string[] = [];
-  c2.on('protocol-error', (e: KcsWireError) => errs.push(e.message));
+  c2.on('protocol-error', (e: TransportError) => errs.push(e.message));
   silent.connect();
   clock.advance(499);
   t.ok(silent.b.connected);

@@ -8,7 +8,7 @@
  *   defence, see model/api-paths.ts);
  * - a time limit on every request, covering the body as well as the headers,
  *   so one hung request can't stall the poll loop;
- * - one error type, ApiError, carrying the server's own message.
+ * - one error type, DashboardRequestError, carrying the server's own message.
  *
  * DOM-free (fetch, Headers and AbortController are in Node too): unit-tested
  * under Node with a fake fetch.
@@ -16,8 +16,8 @@
 import { DASHBOARD_HEADER, DASHBOARD_HEADER_VALUE } from './model/api-paths.js';
 import { rec, str } from './model/coerce.js';
 
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
+export class DashboardRequestError extends Error {
+  override readonly name = 'DashboardRequestError';
   constructor(
     /** HTTP status; 0 when no (complete) response arrived (network, timeout). */
     readonly status: number,
@@ -85,10 +85,10 @@ export class ApiClient {
     const ctl = new AbortController();
     // One timer for the whole exchange: aborting the signal also aborts reading the body.
     const timer = setTimeout(() => ctl.abort(), timeoutMs);
-    const noAnswer = (err: unknown): ApiError =>
+    const noAnswer = (err: unknown): DashboardRequestError =>
       ctl.signal.aborted
-        ? new ApiError(0, 'E_TIMEOUT', `${method} ${path}: no answer in ${Math.round(timeoutMs / 1000)} s`)
-        : new ApiError(0, 'E_NETWORK', `${method} ${path}: ${err instanceof Error ? err.message : 'network error'}`);
+        ? new DashboardRequestError(0, 'E_TIMEOUT', `${method} ${path}: no answer in ${Math.round(timeoutMs / 1000)} s`)
+        : new DashboardRequestError(0, 'E_NETWORK', `${method} ${path}: ${err instanceof Error ? err.message : 'network error'}`);
     try {
       // (`cache` is typed apart: Node's RequestInit, which the unit tests compile against, lacks it.)
       const init: RequestInit & { cache?: 'no-store' } = {
@@ -127,10 +127,10 @@ export class ApiClient {
       if (!res.ok) {
         const b = rec(json);
         const message = str(b.message) ?? `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
-        throw new ApiError(res.status, str(b.code) ?? `HTTP_${res.status}`, message);
+        throw new DashboardRequestError(res.status, str(b.code) ?? `HTTP_${res.status}`, message);
       }
       if (expect === 'text') return text;
-      if (!parsed) throw new ApiError(res.status, 'E_BAD_RESPONSE', `${method} ${path}: the answer is not JSON`);
+      if (!parsed) throw new DashboardRequestError(res.status, 'E_BAD_RESPONSE', `${method} ${path}: the answer is not JSON`);
       return json;
     } finally {
       clearTimeout(timer);

@@ -16,7 +16,7 @@
  */
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
-import { ApiError, type ApiClient } from './api-client.js';
+import { DashboardRequestError, type ApiClient } from './api-client.js';
 import { h, setAttr, setText } from './dom.js';
 import { API_PATHS } from './model/api-paths.js';
 import { probeVerdict, shouldProbe, type ConsoleState, type ProbeOutcome } from './model/console-state.js';
@@ -193,7 +193,7 @@ export class ConsolePanel {
       await this.#api.getText(`${API_PATHS.consoleLog}?tail=1`);
       outcome = { ok: true };
     } catch (err) {
-      outcome = { ok: false, status: err instanceof ApiError ? err.status : 0, message: err instanceof Error ? err.message : String(err) };
+      outcome = { ok: false, status: err instanceof DashboardRequestError ? err.status : 0, message: err instanceof Error ? err.message : String(err) };
     } finally {
       this.#probing = false;
     }

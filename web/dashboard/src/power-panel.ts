@@ -4,7 +4,7 @@
  * answers (actions answer when done, which can take seconds), then shows the
  * outcome or the server's own error message.
  */
-import { ApiError, type ApiClient } from './api-client.js';
+import { DashboardRequestError, type ApiClient } from './api-client.js';
 import { h, setAttr, setText } from './dom.js';
 import { API_PATHS } from './model/api-paths.js';
 import { formatDuration } from './model/format.js';
@@ -95,7 +95,7 @@ export class PowerPanel {
       this.update(body);
       this.#say(`${action}: done, host ${this.#view?.state ?? 'unknown'}`, 'ok');
     } catch (err) {
-      if (err instanceof ApiError && err.status === 501) this.setNoHost();
+      if (err instanceof DashboardRequestError && err.status === 501) this.setNoHost();
       this.#say(err instanceof Error ? err.message : String(err), 'error');
     } finally {
       this.#busy = false;

@@ -2,7 +2,10 @@
  * Readiness without sleeps: the event stream (SSE), the records that hold
  * now, and a long-poll wait for one condition.
  */
+import { EventEmitter } from 'node:events';
 import type { FastifyPluginAsync } from 'fastify';
+import { isCodedError } from '../../../../lib/errors.js';
+import { WaitError, waitFor } from '../../../../lib/wait.js';
 import { CONDITION_FORMS, parseCondition, type Evaluation } from '../conditions.js';
 import { ApiError } from '../errors.js';
 import type { ApiEvent } from '../hub.js';
@@ -112,33 +115,36 @@ export const readinessRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
       // timeoutMs=0 means "check once": answer now rather than after a zero-length timer.
       if (timeoutMs === 0) throw timeoutError(first, heldEvent());
 
-      return new Promise((resolve, reject) => {
-        let last: Evaluation = first;
-        let lastEvent = heldEvent();
-        const cleanups: Array<() => void> = [];
-        const finish = (fn: () => void): void => {
-          cleanups.splice(0).forEach((c) => c());
-          fn();
-        };
-        const timer = deps.clock.setTimeout(() => {
-          finish(() => reject(timeoutError(last, lastEvent)));
-        }, timeoutMs);
-        cleanups.push(() => timer.cancel());
-        cleanups.push(
-          hub.subscribe((ev) => {
+      // One emitter for what the wait listens to: hub events, and the server shutting down.
+      const feed = new EventEmitter();
+      const unsubscribe = [hub.subscribe((ev) => feed.emit('event', ev)), deps.onShutdown(() => feed.emit('shutdown'))];
+      // The client gave up: stop listening (the reply goes nowhere).
+      const gone = new AbortController();
+      const onGone = (): void => gone.abort();
+      reply.raw.on('close', onGone);
+      let last: Evaluation = first;
+      let lastEvent = heldEvent();
+      try {
+        await waitFor<[ApiEvent]>(
+          feed,
+          'event',
+          (ev) => {
             if (related(ev, cond.relatedKey)) lastEvent = ev;
             last = cond.evaluate(ctx, hub);
-            if (last.met) finish(() => resolve({ condition: text, met: true, waitedMs: deps.clock.now() - start, observed: last.observed }));
-          }),
+            return last.met;
+          },
+          { clock: deps.clock, timeoutMs, signal: gone.signal, failOn: ['shutdown'], what: `condition ${text}` },
         );
-        cleanups.push(
-          deps.onShutdown(() => finish(() => reject(new ApiError(503, 'E_SHUTTING_DOWN', `the server is closing; ${text} was not met`)))),
-        );
-        // The client gave up: stop listening (the reply goes nowhere).
-        const onGone = (): void => finish(() => resolve(reply));
-        reply.raw.on('close', onGone);
-        cleanups.push(() => reply.raw.off('close', onGone));
-      });
+        return { condition: text, met: true, waitedMs: deps.clock.now() - start, observed: last.observed };
+      } catch (e) {
+        if (isCodedError(e, 'ERR_WAIT_TIMEOUT', WaitError)) throw timeoutError(last, lastEvent);
+        if (isCodedError(e, 'ERR_WAIT_FAILED', WaitError)) throw new ApiError(503, 'E_SHUTTING_DOWN', `the server is closing; ${text} was not met`);
+        if (isCodedError(e, 'ERR_WAIT_ABORTED', WaitError)) return reply;
+        throw e;
+      } finally {
+        for (const u of unsubscribe) u();
+        reply.raw.off('close', onGone);
+      }
     },
   });
 };

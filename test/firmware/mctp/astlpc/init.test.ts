@@ -7,6 +7,7 @@ import t from 'tap';
 import { AstlpcBinding, type AstlpcStateEvent } from '../../../../firmware/mctp/astlpc/binding.js';
 import { decodeControlArea } from '../../../../firmware/mctp/astlpc/control-area.js';
 import { Harness } from './harness.js';
+import { ConfigError } from '../../../../lib/errors.js';
 
 function header(h: Harness) {
   return decodeControlArea(h.window.buf.subarray(0, 32));
@@ -117,9 +118,9 @@ t.test('MTU negotiation', async (t) => {
   });
   t.test('BTU floor', async (t) => {
     const h = new Harness();
-    t.throws(() => h.makeHost({ mtu: 67 }), RangeError, 'host MTU below the BTU is refused');
-    t.throws(() => h.makeBmc({ mtu: 64 }), RangeError, 'BMC MTU below the BTU is refused');
-    t.throws(() => h.makeHost({ mtu: 0 }), RangeError, 'host mtu 0 fails (libmctp -EINVAL)');
+    t.throws(() => h.makeHost({ mtu: 67 }), ConfigError, 'host MTU below the BTU is refused');
+    t.throws(() => h.makeBmc({ mtu: 64 }), ConfigError, 'BMC MTU below the BTU is refused');
+    t.throws(() => h.makeHost({ mtu: 0 }), ConfigError, 'host mtu 0 fails (libmctp -EINVAL)');
     await h.up({}, { mtu: 68 });
     t.same(header(h).layout.rx, { offset: 0x100, size: 76 }, 'exactly the BTU works');
   });
@@ -300,10 +301,10 @@ t.test('close() announces the BMC going away and releases everything', async (t)
 
 t.test('constructor validation', async (t) => {
   const h = new Harness();
-  t.throws(() => h.makeBmc({ versions: { min: 2, max: 1 } }), RangeError);
-  t.throws(() => h.makeBmc({ versions: { min: 0, max: 3 } }), RangeError);
-  t.throws(() => h.makeHost({ versions: { min: 1, max: 4 } }), RangeError);
-  t.throws(() => new AstlpcBinding({ mode: 'bmc', kcs: h.kcs.bmc, window: h.window.view('x'), windowSize: 100 }), RangeError);
+  t.throws(() => h.makeBmc({ versions: { min: 2, max: 1 } }), ConfigError);
+  t.throws(() => h.makeBmc({ versions: { min: 0, max: 3 } }), ConfigError);
+  t.throws(() => h.makeHost({ versions: { min: 1, max: 4 } }), ConfigError);
+  t.throws(() => new AstlpcBinding({ mode: 'bmc', kcs: h.kcs.bmc, window: h.window.view('x'), windowSize: 100 }), ConfigError);
   const b = h.makeBmc({ mtu: 1028 });
   t.same(b.mtu, { initial: 68, min: 68, max: 1028 });
   t.equal(b.kind, 'astlpc');

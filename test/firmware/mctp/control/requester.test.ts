@@ -7,7 +7,8 @@ import t from 'tap';
 import { MCTP_TAG_OWNER } from '../../../../firmware/mctp/constants.js';
 import { fromSocket, socketPayload } from '../../../../firmware/mctp/control/codec.js';
 import { Cmd } from '../../../../firmware/mctp/control/constants.js';
-import { ControlCompletionError, ControlRequester } from '../../../../firmware/mctp/control/requester.js';
+import { ControlRequester, completionCodeOf } from '../../../../firmware/mctp/control/requester.js';
+import { MctpError } from '../../../../firmware/mctp/errors.js';
 import { ControlResponder } from '../../../../firmware/mctp/control/responder.js';
 import type { PacketTap } from '../../../../firmware/mctp/interface.js';
 import type { MctpStack } from '../../../../firmware/mctp/stack.js';
@@ -114,7 +115,7 @@ t.test('an answer to a retry is accepted; IIDs count on across requests and wrap
 });
 
 t.test('response validation (mctpd: wrong IID, wrong command, short, CC != 0)', async (t) => {
-  const cases: Array<[string, (m: Buffer) => Buffer, { code: string; message?: RegExp; cc?: number; command?: number }]> = [
+  const cases: Array<[string, (m: Buffer) => Buffer, { code: string; message?: RegExp; details?: { cc: number; command?: number } }]> = [
     ['wrong IID', (m) => Buffer.from([0x00, (m[1]! + 1) & 0x1f, m[2]!, 0x00, 0x09, 0x02, 0x00]), { code: 'ENOMSG', message: /Instance ID/ }],
     ['wrong command (same length)', (m) => Buffer.from([0x00, m[1]! & 0x1f, 0x05, 0x00, 0x02, 0x00, 0x01]), { code: 'ENOMSG', message: /Get Message Type Support/ }],
     ['no completion code', (m) => Buffer.from([0x00, m[1]! & 0x1f, m[2]!]), { code: 'ENOMSG' }],
@@ -123,8 +124,8 @@ t.test('response validation (mctpd: wrong IID, wrong command, short, CC != 0)', 
     ['D = 1 in the response', (m) => Buffer.from([0x00, 0x40 | (m[1]! & 0x1f), m[2]!, 0x00, 0x09, 0x02, 0x00]), { code: 'ENOMSG' }],
     ['Rq = 1 in the response', (m) => Buffer.from([0x00, m[1]!, m[2]!, 0x00, 0x09, 0x02, 0x00]), { code: 'ENOMSG' }],
     ['another message type', (m) => Buffer.from([0x01, m[1]! & 0x1f, m[2]!, 0x00, 0x09, 0x02, 0x00]), { code: 'ENOMSG', message: /type 0x1/ }],
-    ['CC 0x05', (m) => Buffer.from([0x00, m[1]! & 0x1f, m[2]!, 0x05]), { code: 'ECONNREFUSED', cc: 5, command: 2 }],
-    ['CC 0x01 with trailing bytes', (m) => Buffer.from([0x00, m[1]! & 0x1f, m[2]!, 0x01, 0x00]), { code: 'ECONNREFUSED', cc: 1 }],
+    ['CC 0x05', (m) => Buffer.from([0x00, m[1]! & 0x1f, m[2]!, 0x05]), { code: 'ECONNREFUSED', details: { cc: 5, command: 2 } }],
+    ['CC 0x01 with trailing bytes', (m) => Buffer.from([0x00, m[1]! & 0x1f, m[2]!, 0x01, 0x00]), { code: 'ECONNREFUSED', details: { cc: 1 } }],
   ];
   for (const [name, reply, want] of cases) {
     const s = linkedStacks({ hw: true });
@@ -137,7 +138,9 @@ t.test('response validation (mctpd: wrong IID, wrong command, short, CC != 0)', 
   const s = linkedStacks({ hw: true });
   scripted(s.host, (m) => Buffer.from([0x00, m[1]! & 0x1f, m[2]!, 0x05]));
   const e = await new ControlRequester(s.bmc).request({ ifindex: 1, hwAddr: Buffer.from([0x1d]) }, { command: Cmd.GetEndpointId }).catch((x: unknown) => x);
-  t.type(e, ControlCompletionError);
+  t.type(e, MctpError);
+  t.same(completionCodeOf(e), { command: Cmd.GetEndpointId, cc: 5 });
+  t.equal(completionCodeOf(new MctpError('ECONNREFUSED', 'no details')), undefined);
   t.match(e, { message: /Get Endpoint ID to physical address ifindex 1 lladdr 1d failed with completion code 0x05/ });
 });
 
@@ -188,5 +191,5 @@ t.test('send errors are immediate; close() abandons what is in flight', async (t
   await t.rejects(req.request({ ifindex: 1, hwAddr: hex('1d') }, { command: Cmd.GetEndpointId }), { code: 'EBADF' });
   s.clock.advance(6000);
   t.equal(s.clock.pending, 0, 'the requester left no timer');
-  t.throws(() => new ControlRequester(s.bmc, { maxSends: 0 }), { code: 'EINVAL' });
+  t.throws(() => new ControlRequester(s.bmc, { maxSends: 0 }), { code: 'ERR_BAD_CONFIG', message: /maxSends/ });
 });

@@ -1,6 +1,7 @@
 /** The console websocket over a real socket: replay, live bytes out, typed bytes in, 501 without a console. */
 import t from 'tap';
-import { WsClient, WsHandshakeError } from '../../../../cli/ws-client.js';
+import { WsClient } from '../../../../cli/ws-client.js';
+import { CliError, isCliError } from '../../../../cli/errors.js';
 import { fixture, serve, settle } from './helpers.js';
 
 function collect(ws: WsClient) {
@@ -72,17 +73,17 @@ t.test('no console: the upgrade is refused with 501; bad query with 400; auth ap
   const s = await serve(t, f);
   const { url } = await s.listen();
   const err = await WsClient.connect(`${url.replace('http', 'ws')}/api/v1/console/ws`).catch((e: unknown) => e);
-  t.ok(err instanceof WsHandshakeError);
-  t.equal((err as WsHandshakeError).statusCode, 501);
-  t.match((err as WsHandshakeError).message, /the host console is not implemented yet/);
+  t.ok(isCliError(err, 'ERR_WS_HANDSHAKE'));
+  t.equal((err as CliError).status, 501);
+  t.match((err as CliError).message, /the host console is not implemented yet/);
 
   const f2 = fixture();
   const s2 = await serve(t, f2, { token: 'a-token-of-sixteen-chars' });
   const u2 = (await s2.listen()).url.replace('http', 'ws');
   const e401 = await WsClient.connect(`${u2}/api/v1/console/ws`).catch((e: unknown) => e);
-  t.equal((e401 as WsHandshakeError).statusCode, 401);
+  t.equal((e401 as CliError).status, 401);
   const e400 = await WsClient.connect(`${u2}/api/v1/console/ws?bogus=1`, { headers: { authorization: 'Bearer a-token-of-sixteen-chars' } }).catch((e: unknown) => e);
-  t.equal((e400 as WsHandshakeError).statusCode, 400);
+  t.equal((e400 as CliError).status, 400);
   const ok = await WsClient.connect(`${u2}/api/v1/console/ws`, { headers: { authorization: 'Bearer a-token-of-sixteen-chars' } });
   ok.close();
 });

@@ -1,4 +1,5 @@
 /** GET /api/v1/wait: met at once, met later, timeout (408 with what was last seen), unknown conditions. */
+import http from 'node:http';
 import t from 'tap';
 import { ManualClock } from '../../../../lib/clock.js';
 import { fixture, serve, settle } from './helpers.js';
@@ -115,4 +116,21 @@ t.test('closing the server answers pending waits with 503', async (t) => {
   const r = await p;
   t.equal(r.statusCode, 503);
   t.equal(json(r.body).code, 'E_SHUTTING_DOWN');
+});
+
+t.test('a client that gives up ends its wait: its timer is cancelled', async (t) => {
+  const clock = new ManualClock();
+  const f = fixture();
+  const s = await serve(t, f, { clock });
+  const { url } = await s.listen();
+  const settleUntil = async (cond: () => boolean): Promise<void> => {
+    for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 2));
+  };
+  const req = http.get(`${url}/api/v1/wait?condition=host-on&timeoutMs=60000`);
+  req.on('error', () => {});
+  await settleUntil(() => clock.pending === 1);
+  t.equal(clock.pending, 1, 'waiting on the clock');
+  req.destroy();
+  await settleUntil(() => clock.pending === 0);
+  t.equal(clock.pending, 0, 'the wait timer was cancelled when the client left');
 });

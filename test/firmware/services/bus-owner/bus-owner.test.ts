@@ -9,7 +9,8 @@ import { Cmd } from '../../../../firmware/mctp/control/constants.js';
 import { ControlResponder, ECHO_VDM } from '../../../../firmware/mctp/control/responder.js';
 import type { PacketTap } from '../../../../firmware/mctp/interface.js';
 import { BusOwner, type EndpointInfo, type SetupFailedEvent } from '../../../../firmware/services/bus-owner/bus-owner.js';
-import { EidPoolExhaustedError } from '../../../../firmware/services/bus-owner/eid-allocation.js';
+import { isEidPoolExhausted } from '../../../../firmware/services/bus-owner/eid-allocation.js';
+import { MctpError } from '../../../../firmware/mctp/errors.js';
 import { ask, rawControlSocket, runFor, runUntil, settle } from '../../mctp/control/helpers.js';
 import { BMC_HW, World } from './bus-owner-world.js';
 
@@ -176,7 +177,7 @@ t.test('static assignment per link and per link-layer address; static EIDs are r
   await runUntil(w.clock, () => bo.endpoints().length === 3);
   const byIf = Object.fromEntries(bo.endpoints().map((e) => [e.iface, [e.eid, e.origin]]));
   t.same(byIf, { mctp0: [42, 'static'], mctp1: [9, 'dynamic'], mctp2: [200, 'static'] }, "mctp1's reported 42 is reserved for mctp0");
-  t.throws(() => new BusOwner(w.bmc, { responder: false, staticAssignments: [{ iface: 'mctp0', eid: 255 }] }), { code: 'EINVAL' });
+  t.throws(() => new BusOwner(w.bmc, { responder: false, staticAssignments: [{ iface: 'mctp0', eid: 255 }] }), { code: 'ERR_BAD_CONFIG', message: /static EID 255/ });
   bo.stop();
 });
 
@@ -191,10 +192,12 @@ t.test('an exhausted pool is a clear, counted error', async (t) => {
   await runUntil(w.clock, () => bo.stats.setupFailures > 0 && bo.endpoints().length === 1);
   t.same(bo.endpoints().map((e) => e.eid), [9]);
   t.equal(failures.length, 1);
-  t.type(failures[0]!.error, EidPoolExhaustedError);
-  t.match(failures[0]!.error, { code: 'ENOBUFS', message: /no free EID in the dynamic range 9-9 on net 1/ });
+  t.type(failures[0]!.error, MctpError);
+  t.ok(isEidPoolExhausted(failures[0]!.error));
+  t.match(failures[0]!.error, { code: 'ENOBUFS', message: /no free EID in the dynamic range 9-9 on net 1/, details: { net: 1, range: { min: 9, max: 9 } } });
+  t.notOk(isEidPoolExhausted(new MctpError('ENOBUFS', 'another shortage')));
   t.equal(bo.stats.poolExhausted, 1);
-  t.throws(() => new BusOwner(w.bmc, { responder: false, eidRange: { min: 20, max: 10 } }), { code: 'EINVAL' });
+  t.throws(() => new BusOwner(w.bmc, { responder: false, eidRange: { min: 20, max: 10 } }), { code: 'ERR_BAD_CONFIG', message: /EID range 20-10/ });
   bo.stop();
 });
 
@@ -213,6 +216,30 @@ t.test('carrier down marks degraded; back with the same host, available again wi
   await runUntil(w.clock, () => bo.endpoint(9)?.connectivity === 'available');
   t.same(log, ['added 9 available', 'changed 9 degraded', 'changed 9 available']);
   t.equal(host.responder?.stats.eidAssignments, 1, 'assigned once only');
+  bo.stop();
+});
+
+t.test('waitForEndpoint: which connectivity counts, a timeout on the clock, abort, and a change that matches', async (t) => {
+  const w = new World();
+  const host = w.link('mctp0', { uuid: UUID_A });
+  const bo = new BusOwner(w.bmc);
+  bo.start();
+  await bo.waitForEndpoint();
+  host.iface.setUp(false);
+  await settle();
+  t.match(await bo.waitForEndpoint({ iface: 'mctp0', connectivity: 'any' }), { eid: 9, connectivity: 'degraded' }, "a degraded endpoint counts for 'any'");
+  t.match(await bo.waitForEndpoint({ connectivity: 'degraded' }), { eid: 9 });
+  const timedOut = bo.waitForEndpoint({ iface: 'mctp0' }, { timeoutMs: 1000 }).catch((e: unknown) => e);
+  w.clock.advance(1000);
+  t.match(await timedOut, { name: 'WaitError', code: 'ERR_WAIT_TIMEOUT' }, 'available only, by default: it times out on the clock');
+  const ac = new AbortController();
+  const aborted = bo.waitForEndpoint({ eid: 42 }, { signal: ac.signal });
+  ac.abort();
+  await t.rejects(aborted, { code: 'ERR_WAIT_ABORTED' });
+  const back = bo.waitForEndpoint({ iface: 'mctp0' });
+  host.iface.setUp(true);
+  await runUntil(w.clock, () => bo.endpoint(9)?.connectivity === 'available');
+  t.match(await back, { eid: 9, connectivity: 'available' }, 'a change to available ends the wait');
   bo.stop();
 });
 

@@ -53,7 +53,8 @@ t.test('input goes to the host; the log rolls; waiting can be aborted', async (t
   const ac = new AbortController();
   const w = console.waitForLine(/never/, ac.signal);
   ac.abort();
-  await t.rejects(w);
+  await t.rejects(w, { name: 'WaitError', code: 'ERR_WAIT_ABORTED' });
+  t.equal(console.listenerCount('line'), 0, 'the aborted wait stopped listening');
 });
 
 t.test('a guest writing with nobody reading never stalls: the backlog is bounded and drops are counted', async (t) => {

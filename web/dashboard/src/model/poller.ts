@@ -87,7 +87,7 @@ export interface PollerOptions {
 /** Parts an instance may lack, as GET /status names them under `features`. */
 type Part = 'power' | 'endpoints' | 'astlpc';
 
-/** The HTTP status an error carries (an ApiError's), or null. */
+/** The HTTP status an error carries (a DashboardRequestError's), or null. */
 export function errorStatus(err: unknown): number | null {
   if (typeof err !== 'object' || err === null || !('status' in err)) return null;
   const status = (err as { status: unknown }).status;
