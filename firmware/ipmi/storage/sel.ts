@@ -11,9 +11,12 @@
  *   in use; 0000h/FFFFh address the first/last record;
  * - records of type 02h and C0h-DFh get the SEL time stamped in when added;
  *   types 00h-01h and 03h-BFh are refused;
- * - the reservation is cancelled by a new Reserve SEL and by every change to
- *   the contents: add, delete, clear (so a clear can never wipe a record the
- *   clearer has not seen);
+ * - the reservation is cancelled by a new Reserve SEL, by Clear SEL and by
+ *   every record added (so a clear can never wipe an event the clearer has
+ *   not seen). Delete SEL Entry does not cancel it: record IDs here are never
+ *   renumbered, so a delete cannot make another request address the wrong
+ *   record, and ipmitool's `sel delete 3 4` sends both deletes under one
+ *   reservation;
  * - SEL time = injected wall clock + the offset Set SEL Time left, in whole
  *   seconds; the offset persists with the log;
  * - every change is persisted before it is applied (sel-store.ts), so what a
@@ -253,7 +256,7 @@ export class SystemEventLog extends EventEmitter<SelEvents> {
       this.counters.storeErrors++;
       return e ?? new Error('SEL store failed');
     }
-    if (op.op === 'add' || op.op === 'delete' || op.op === 'clear') this.#reservation.cancel();
+    if (op.op === 'add' || op.op === 'clear') this.#reservation.cancel();
     if (op.op !== 'clear' && this.#store.wantsCompaction(this.#state)) {
       try {
         this.#store.snapshot(this.#state);

@@ -82,13 +82,13 @@ t.test('Reserve SEL and Delete SEL Entry', async (t) => {
   t.same(await run(SEL_CMD.RESERVE_SEL), [0x00, 0x01, 0x01]);
   t.same(await run(SEL_CMD.DELETE_SEL_ENTRY, [0x00, 0x00, 0x02, 0x00]), [0xc5], 'reservation 0000h is never valid');
   t.same(await run(SEL_CMD.DELETE_SEL_ENTRY, [0x01, 0x01, 0x02, 0x00]), [0x00, 0x02, 0x00]);
-  t.same(await run(SEL_CMD.DELETE_SEL_ENTRY, [0x01, 0x01, 0x03, 0x00]), [0xc5], 'the delete cancelled the reservation');
+  t.same(await run(SEL_CMD.DELETE_SEL_ENTRY, [0x01, 0x01, 0x02, 0x00]), [0xcb], 'already gone; the reservation still holds (ipmitool deletes several under one)');
+  t.same(await run(SEL_CMD.DELETE_SEL_ENTRY, [0x01, 0x01, 0xff, 0xff]), [0x00, 0x03, 0x00], 'FFFFh deletes the last');
+  await run(SEL_CMD.ADD_SEL_ENTRY, ADD);
+  t.same(await run(SEL_CMD.DELETE_SEL_ENTRY, [0x01, 0x01, 0x00, 0x00]), [0xc5], 'an added record cancelled it');
   t.same(await run(SEL_CMD.RESERVE_SEL), [0x00, 0x02, 0x01]);
-  t.same(await run(SEL_CMD.DELETE_SEL_ENTRY, [0x02, 0x01, 0x02, 0x00]), [0xcb], 'already gone');
-  t.same(await run(SEL_CMD.DELETE_SEL_ENTRY, [0x02, 0x01, 0xff, 0xff]), [0x00, 0x03, 0x00], 'FFFFh deletes the last');
-  t.same(await run(SEL_CMD.RESERVE_SEL), [0x00, 0x03, 0x01]);
-  t.same(await run(SEL_CMD.DELETE_SEL_ENTRY, [0x03, 0x01, 0x00, 0x00]), [0x00, 0x01, 0x00], '0000h deletes the first');
-  t.same(await run(SEL_CMD.DELETE_SEL_ENTRY, [0x03, 0x01, 0x00]), [0xc7]);
+  t.same(await run(SEL_CMD.DELETE_SEL_ENTRY, [0x02, 0x01, 0x00, 0x00]), [0x00, 0x01, 0x00], '0000h deletes the first');
+  t.same(await run(SEL_CMD.DELETE_SEL_ENTRY, [0x02, 0x01, 0x00]), [0xc7]);
   t.same(await run(SEL_CMD.RESERVE_SEL, [1]), [0xc7]);
 });
 

@@ -95,7 +95,7 @@ t.test('timestamps: last add / last erase, FFFFFFFFh until the first', async (t)
   t.same(sel.delete(0), { ok: false, reason: 'not-present' });
 });
 
-t.test('reservation: a new one, an add, a delete and a clear each cancel it', async (t) => {
+t.test('reservation: a new one, an add and a clear each cancel it; a delete does not', async (t) => {
   const sel = new SystemEventLog({ wallClock: wall().now, reservationSeed: 0x1233 });
   const r1 = sel.reserve();
   t.equal(r1, 0x1234);
@@ -109,8 +109,11 @@ t.test('reservation: a new one, an add, a delete and a clear each cancel it', as
   const r3 = sel.reserve();
   sel.get(0);
   t.ok(sel.isReserved(r3), 'reading does not');
+  sel.logEvent(EV);
+  const r3b = sel.reserve();
   sel.delete(0);
-  t.notOk(sel.isReserved(r3), 'delete cancels');
+  t.ok(sel.isReserved(r3b), 'delete does not (IDs are never renumbered)');
+  t.notOk(sel.isReserved(r3));
   const r4 = sel.reserve();
   sel.clear();
   t.notOk(sel.isReserved(r4), 'clear cancels');
