@@ -144,7 +144,8 @@ t.test('kill -9 mid-burst loses no acknowledged entry and leaves a readable jour
   let buf = '';
   await new Promise<void>((resolve, reject) => {
     proc.on('error', reject);
-    proc.on('exit', () => resolve());
+    // 'close', not 'exit': every line the child wrote has been read by then.
+    proc.on('close', () => resolve());
     proc.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       const lines = buf.split('\n');
