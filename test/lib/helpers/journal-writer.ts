@@ -19,6 +19,9 @@ function say(s: string): void {
   }
 }
 
+// Run by tap as part of a directory (no arguments): nothing to do.
+if (process.argv[2] === undefined) process.exit(0);
+
 const [file, payloadSize] = [process.argv[2]!, Number(process.argv[3] ?? 24)];
 const { journal, recovery } = RecordJournal.open(file, { kind: 'burst', payloadSize, syncEachAppend: false });
 let n = recovery.entries.length;
