@@ -61,9 +61,6 @@ export abstract class Sensor {
   readonly #sink: SensorEventSink | undefined;
   readonly #generatorId: number;
   #enables: EventEnables;
-  /** Offsets asserted since the last rearm (Get Sensor Event Status). */
-  protected assertedEvents = 0;
-  protected deassertedEvents = 0;
 
   constructor(id: SensorIdentity, wiring: SensorWiring, supported: { assertions: number; deassertions: number }) {
     this.number = id.number;
@@ -96,16 +93,12 @@ export abstract class Sensor {
     this.#enables = next;
   }
 
-  /** Get Sensor Event Status: offsets whose assertion / deassertion has occurred since the last rearm. */
-  eventStatus(): { assertions: number; deassertions: number } {
-    return { assertions: this.assertedEvents, deassertions: this.deassertedEvents };
-  }
+  /** Get Sensor Event Status: offsets whose assertion / deassertion event condition is present. */
+  abstract eventStatus(): { assertions: number; deassertions: number };
 
   /** Log one event if the enables allow it; true when it was handed to the sink. */
   protected logEvent(offset: number, deassertion: boolean, eventData: readonly [number, number, number]): boolean {
     const bit = 1 << offset;
-    if (deassertion) this.deassertedEvents |= bit;
-    else this.assertedEvents |= bit;
     const e = this.#enables;
     if (!this.#sink || !e.events || !e.scanning) return false;
     if (((deassertion ? e.deassertions : e.assertions) & bit) === 0) return false;

@@ -115,6 +115,15 @@ export class ThresholdSensor extends Sensor {
     return { raw, unavailable: false, state: this.#states };
   }
 
+  /**
+   * Get Sensor Event Status: the asserting offset of every threshold asserted
+   * now. The sensor re-arms itself, so a deasserted threshold has no status.
+   */
+  eventStatus(): { assertions: number; deassertions: number } {
+    const assertions = THRESHOLD_NAMES.reduce((m, n) => (this.#states & THRESHOLD_BIT[n] ? m | (1 << assertingOffset(n)) : m), 0);
+    return { assertions, deassertions: 0 };
+  }
+
   /** Raw threshold bytes (Get Sensor Thresholds); absent thresholds are missing. */
   thresholds(): Partial<Record<ThresholdName, number>> {
     return { ...this.#thresholds };

@@ -60,7 +60,10 @@ export interface WatchdogExpiry {
 
 export class Watchdog2Sensor extends Sensor {
   readonly eventReadingType = EVENT_READING_TYPE_SENSOR_SPECIFIC;
+  /** The last action's offset bit (the reading). */
   #state = 0;
+  /** Every offset asserted since the timer was last (re)started (Get Sensor Event Status). */
+  #asserted = 0;
 
   constructor(id: Omit<SensorIdentity, 'sensorType'>, wiring: SensorWiring = {}) {
     super({ ...id, sensorType: SENSOR_TYPE_WATCHDOG_2 }, wiring, { assertions: SUPPORTED, deassertions: 0 });
@@ -79,7 +82,11 @@ export class Watchdog2Sensor extends Sensor {
   /** The timer was (re)started: forget the last action. */
   rearm(): void {
     this.#state = 0;
-    this.assertedEvents = 0;
+    this.#asserted = 0;
+  }
+
+  eventStatus(): { assertions: number; deassertions: number } {
+    return { assertions: this.#asserted, deassertions: 0 };
   }
 
   sample(): SensorReading {
@@ -114,6 +121,7 @@ export class Watchdog2Sensor extends Sensor {
 
   #assert(offset: number, e: { timerUse: number; interrupt: WatchdogInterrupt }): void {
     this.#state = 1 << offset;
+    this.#asserted |= 1 << offset;
     const data2 = (INTERRUPT_CODE[e.interrupt] << 4) | (e.timerUse & 0x0f);
     this.logEvent(offset, false, [SENSOR_SPECIFIC_EXTENSION_IN_BYTE2 | offset, data2, 0xff]);
   }

@@ -109,7 +109,7 @@ t.test('Get/Set Sensor Event Enable, Get Sensor Event Status, Get Sensor Type', 
   sensors.inletTemp.override(46);
   await run(SENSOR_CMD.GET_SENSOR_READING, [0x01]);
   t.same(sel.records().map((r) => r[13]), [0x59], 'only UCR logged');
-  t.same(await run(SENSOR_CMD.GET_SENSOR_EVENT_STATUS, [0x01]), [0x00, 0xc0, 0x80, 0x02, 0x00, 0x00], 'both occurred');
+  t.same(await run(SENSOR_CMD.GET_SENSOR_EVENT_STATUS, [0x01]), [0x00, 0xc0, 0x80, 0x02, 0x00, 0x00], 'both conditions present');
   t.same(await run(SENSOR_CMD.SET_SENSOR_EVENT_ENABLE, [0x01, 0xd0, 0x80, 0x00]), [0x00], 're-enable it');
   t.same(await run(SENSOR_CMD.SET_SENSOR_EVENT_ENABLE, [0x01, 0x40]), [0x00], 'all event messages off, scanning on');
   t.same(await run(SENSOR_CMD.GET_SENSOR_EVENT_ENABLE, [0x01]), [0x00, 0x40, 0x80, 0x0a, 0x80, 0x0a]);
