@@ -3,8 +3,6 @@ import { ManualClock } from '../../../../lib/clock.js';
 import { createDefaultSensors } from '../../../../firmware/ipmi/sensors/default-sensors.js';
 import { SensorSet } from '../../../../firmware/ipmi/sensors/sensor-set.js';
 import { ThresholdSensor, type ThresholdSensorOptions } from '../../../../firmware/ipmi/sensors/threshold-sensor.js';
-import { compareThresholds } from '../../../../firmware/ipmi/sensors/thresholds.js';
-import { Watchdog2Sensor } from '../../../../firmware/ipmi/sensors/watchdog-sensor.js';
 import { SystemEventLog } from '../../../../firmware/ipmi/storage/sel.js';
 
 const T0 = Date.UTC(2024, 5, 1);
@@ -32,19 +30,6 @@ function rig(opts: Partial<ThresholdSensorOptions> = {}, value?: (t: number) => 
   const events = () => sel.records().map((r) => [r[12]!, r[13]!, r[14]!, r[15]!]);
   return { clock, sel, sensor, events, set: (x: number) => (v = x) };
 }
-
-t.test('compareThresholds: hysteresis, order of several crossings', async (t) => {
-  const th = { lnc: 10, unc: 70, ucr: 80 };
-  const h = { positive: 2, negative: 3 };
-  t.same(compareThresholds(0, 50, th, h), { states: 0, changes: [] });
-  t.same(compareThresholds(0, 85, th, h), { states: 0x18, changes: [{ name: 'unc', asserted: true }, { name: 'ucr', asserted: true }] });
-  t.same(compareThresholds(0x18, 78, th, h).states, 0x18, 'ucr held by hysteresis (78 ≥ 80-3)');
-  t.same(compareThresholds(0x18, 76, th, h), { states: 0x08, changes: [{ name: 'ucr', asserted: false }] });
-  t.same(compareThresholds(0x18, 10, th, h), { states: 0x01, changes: [{ name: 'lnc', asserted: true }, { name: 'ucr', asserted: false }, { name: 'unc', asserted: false }] });
-  t.same(compareThresholds(0x01, 12, th, h).states, 0x01, 'lnc held until above 10+2');
-  t.same(compareThresholds(0x01, 13, th, h).states, 0);
-  t.same(compareThresholds(0x20, 50, th, h).states, 0, 'a threshold that went away is no longer asserted');
-});
 
 t.test('crossing upward logs assertions with reading and threshold; back down logs deassertions', async (t) => {
   const { sensor, events, set } = rig();
@@ -167,69 +152,6 @@ t.test('full SDR: ipmitool-relevant bytes of the default temperature sensor', as
   t.equal(fanBody[16], 0x12, 'RPM');
   t.equal(fanBody[19], 50, 'M=50');
   t.equal(watchdog.sdr().type, 0x02);
-});
-
-t.test('Watchdog 2: sensor-specific events with timer use and interrupt type', async (t) => {
-  const clock = new ManualClock();
-  const sel = new SystemEventLog({ wallClock: () => T0 + clock.now() });
-  const w = new Watchdog2Sensor({ number: 0x03, name: 'Watchdog', entityId: 0x07, entityInstance: 1 }, { events: sel });
-  t.same(w.sample(), { raw: 0, unavailable: false, state: 0 });
-  w.preTimeoutInterrupt({ timerUse: 4, interrupt: 'nmi' });
-  w.timerExpired({ action: 'hard-reset', timerUse: 4, interrupt: 'nmi' });
-  t.same(w.sample().state, 0x0002);
-  w.timerExpired({ action: 'power-cycle', timerUse: 3, interrupt: 'none' });
-  w.timerExpired({ action: 'none', timerUse: 2, interrupt: 'smi' });
-  t.same(
-    sel.records().map((r) => [...r.subarray(7)]),
-    [
-      [0x20, 0x00, 0x04, 0x23, 0x03, 0x6f, 0xc8, 0x24, 0xff],
-      [0x20, 0x00, 0x04, 0x23, 0x03, 0x6f, 0xc1, 0x24, 0xff],
-      [0x20, 0x00, 0x04, 0x23, 0x03, 0x6f, 0xc3, 0x03, 0xff],
-      [0x20, 0x00, 0x04, 0x23, 0x03, 0x6f, 0xc0, 0x12, 0xff],
-    ],
-  );
-  t.same(w.eventStatus(), { assertions: 0x010b, deassertions: 0 });
-  w.rearm();
-  t.same(w.sample().state, 0);
-  t.same(w.eventStatus().assertions, 0);
-  const body = w.sdr().body;
-  t.same([...body.subarray(0, 27)], [
-    0x20, 0x00, 0x03, 0x07, 0x01, 0x67, 0x40, 0x23, 0x6f,
-    0x0f, 0x01, 0x00, 0x00, 0x0f, 0x01, // assert 0,1,2,3,8; no deassert; reading mask
-    0xc0, 0x00, 0x00, // no analog reading
-    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // sharing, hysteresis, reserved, OEM
-    0xc8, // "Watchdog"
-  ]);
-});
-
-t.test('sensor set: unique numbers, lookup, ordered list', async (t) => {
-  const clock = new ManualClock();
-  const { set, fan } = createDefaultSensors({ clock });
-  t.same(set.list().map((s) => s.number), [1, 2, 3]);
-  t.equal(set.get(2), fan);
-  t.equal(set.get(9), undefined);
-  t.throws(() => new SensorSet([fan, fan]), { code: 'ERR_BAD_CONFIG', message: /both have number 0x2/ });
-  t.throws(() => set.startScanning(clock, 0), { code: 'ERR_BAD_CONFIG' });
-});
-
-t.test('default sensors read plausible values and stay deterministic', async (t) => {
-  const a = new ManualClock();
-  const b = new ManualClock();
-  const one = createDefaultSensors({ clock: a });
-  const two = createDefaultSensors({ clock: b });
-  const seen: number[] = [];
-  for (let i = 0; i < 60; i++) {
-    a.advance(10_000);
-    b.advance(10_000);
-    const temp = one.inletTemp.value();
-    const rpm = one.fan.value();
-    t.ok(temp >= 20 && temp <= 28, `temp ${temp}`);
-    t.ok(rpm >= 4300 && rpm <= 5300 && rpm % 50 === 0, `rpm ${rpm}`);
-    t.equal(two.inletTemp.value(), temp);
-    t.equal(two.fan.value(), rpm);
-    seen.push(temp);
-  }
-  t.ok(new Set(seen).size > 3, 'the temperature moves');
 });
 
 function u32(n: number): number[] {
