@@ -21,9 +21,19 @@ import { createX86Host } from '../qemu/x86-host.js';
 import type { HostEvent, HostPower, HostPowerState } from '../qemu/host-power.js';
 import { MILESTONES } from '../images/guest-init.js';
 import { projectDir } from '../lib/project-dir.js';
+import { ChardevSocket } from '../transport/chardev-socket.js';
+import { IPMI_SOCKET } from '../transport/runtime-files.js';
+import type { HostPowerActions } from '../firmware/services/ipmi/ipmi-service.js';
 
 export interface BmcInstanceOptions {
   runtimeDir: string;
+  /**
+   * What survives restarts (the SEL, FRU, boot options): absent = kept in
+   * memory only, for tests. `bmcemu run` passes the instance's state directory.
+   */
+  stateDir?: string;
+  /** Serve IPMI to the host through QEMU's ipmi-bmc-extern (default true). */
+  ipmi?: boolean;
   eid?: number;
   /** The BMC's EID on the serial link (default 20, so the host answers serial requests over serial). */
   serialEid?: number;
@@ -81,6 +91,8 @@ export class BmcInstance extends EventEmitter {
   readonly fw: BmcFirmware;
   readonly events = new ReadinessEvents();
   readonly host: HostPower | null;
+  /** The socket QEMU's ipmi-bmc-extern connects to (null without IPMI). */
+  readonly ipmiWire: ChardevSocket | null;
   api: ApiServer | null = null;
   readonly clock: Clock;
   #opts: BmcInstanceOptions;
@@ -93,13 +105,20 @@ export class BmcInstance extends EventEmitter {
     this.#opts = opts;
     this.clock = opts.clock ?? systemClock;
     this.soc = new Ast2500Soc({ runtimeDir: opts.runtimeDir });
+    const ipmi = opts.ipmi ?? true;
     this.fw = new BmcFirmware({
       soc: this.soc,
       clock: this.clock,
+      ipmi: ipmi && {
+        ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
+        ...(opts.host === false ? {} : { power: this.#powerActions() }),
+        log: (line) => this.#log(line),
+      },
       serialEid: opts.serialEid ?? 20,
       ...(opts.eid ? { eid: opts.eid } : {}),
       ...(opts.mtu ? { mtu: opts.mtu } : {}),
     });
+    this.ipmiWire = ipmi ? new ChardevSocket({ role: 'server', endpoint: { kind: 'unix', path: path.join(opts.runtimeDir, IPMI_SOCKET) } }) : null;
     this.host =
       opts.host === false
         ? null
@@ -107,8 +126,24 @@ export class BmcInstance extends EventEmitter {
             runtimeDir: opts.runtimeDir,
             console: this.soc.consoleWire,
             guest: { command: this.guestCommand(), onExit: 'shell' },
+            ipmi,
             onProgress: (line) => this.#log(line),
           });
+  }
+
+  /** What IPMI's Chassis Control and the watchdog may do to the host: the same power paths as the API's. */
+  #powerActions(): HostPowerActions {
+    const host = (): HostPower => {
+      if (!this.host) throw new ConfigError('this instance has no host');
+      return this.host;
+    };
+    return {
+      state: () => (this.host && ['running', 'paused', 'starting'].includes(this.host.state) ? 'on' : 'off'),
+      on: () => this.powerOn(),
+      off: () => host().hardOff(),
+      cycle: () => host().cycle(),
+      reset: () => host().reset(),
+    };
   }
 
   #log(line: string): void {
@@ -124,6 +159,10 @@ export class BmcInstance extends EventEmitter {
   async start(): Promise<void> {
     await this.soc.start();
     this.fw.start();
+    if (this.ipmiWire && this.fw.ipmi) {
+      await this.ipmiWire.listen();
+      this.fw.ipmi.serve(this.ipmiWire);
+    }
     this.#echo = startEchoResponder(this.fw.stack);
     this.#wireReadiness();
     if (this.#opts.api !== false) {
@@ -160,12 +199,15 @@ export class BmcInstance extends EventEmitter {
       this.#stateSince = Date.now();
       // Milestone times count from this boot, whoever started it (API cycle, reset, power-on).
       if (to === 'starting') this.#bootStarted = Date.now();
+      if (to === 'starting') this.fw.ipmi?.hostReset('power-on');
+      if (to === 'off' || to === 'crashed') this.fw.ipmi?.hostReset('power-off');
       ev.record({ kind: 'host-power', state: powerState(to) });
       if (to !== 'running') ev.hostReset(`host ${to}`);
     });
     host.on('host-event', (e: HostEvent) => {
       if (e.type === 'reset') {
         this.#bootStarted = Date.now();
+        this.fw.ipmi?.hostReset('reset');
         ev.hostReset('reset');
       }
     });
@@ -257,6 +299,7 @@ export class BmcInstance extends EventEmitter {
     await this.api?.close();
     this.#echo?.close();
     await this.fw.stop();
+    await this.ipmiWire?.close();
     await this.soc.close();
   }
 }

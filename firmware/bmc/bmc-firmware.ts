@@ -11,6 +11,7 @@ import { RawKcs } from '../drivers/raw-kcs.js';
 import { UartTty } from '../drivers/uart-tty.js';
 import { VuartTty } from '../drivers/vuart-tty.js';
 import { ConsoleService } from '../services/console/console-service.js';
+import { IpmiService, type IpmiServiceOptions } from '../services/ipmi/ipmi-service.js';
 import { BusOwner } from '../services/bus-owner/bus-owner.js';
 import { ControlResponder, ECHO_VDM } from '../mctp/control/responder.js';
 import { AstlpcBinding, type AstlpcStateEvent } from '../mctp/astlpc/binding.js';
@@ -43,6 +44,8 @@ export interface BmcFirmwareOptions {
   busOwner?: boolean;
   /** astlpc MTU, header included; 0/absent = as large as the window allows. */
   mtu?: number;
+  /** The IPMI service (ipmid's role); false for none. The composition serves it on QEMU's ipmi-bmc-extern link. */
+  ipmi?: Omit<IpmiServiceOptions, 'clock'> | false;
   clock?: Clock;
 }
 
@@ -57,6 +60,8 @@ export class BmcFirmware {
   readonly console: ConsoleService;
   /** mctpd's role: assigns EIDs to the endpoints on our links. */
   readonly busOwner: BusOwner;
+  /** ipmid's role: the IPMI router and the BMC's commands (null when built without IPMI). */
+  readonly ipmi: IpmiService | null;
   readonly #runBusOwner: boolean;
   readonly eid: number;
   readonly serialEid: number;
@@ -74,6 +79,7 @@ export class BmcFirmware {
     this.stack = new MctpStack({ clock });
     this.serial = new SerialBinding();
     this.console = new ConsoleService(new VuartTty(opts.soc.vuart));
+    this.ipmi = opts.ipmi === false || opts.ipmi === undefined ? null : new IpmiService({ ...opts.ipmi, clock });
     // The bus-owner responder advertises the echo service (mctp-echo's VDM set).
     const responder = new ControlResponder(this.stack, { role: 'bus-owner', vdm: [ECHO_VDM] });
     // Endpoint routes use the device MTU: astlpc negotiates far above the 68-byte link minimum.
@@ -139,5 +145,6 @@ export class BmcFirmware {
     await this.stack.close();
     this.rawKcs.close();
     this.console.close();
+    this.ipmi?.close();
   }
 }
