@@ -10,8 +10,9 @@ import { BmcInstance } from '../../instance/bmc-instance.js';
 import type { AstlpcStateEvent } from '../../firmware/mctp/astlpc/binding.js';
 import { intOpt, log, runUntilSignalled } from '../daemon.js';
 import { claimRuntimeDir, instanceDir } from '../runtime-dir.js';
+import { instanceStateDir } from '../state-dir.js';
 
-export const RUN_USAGE = `usage: bmcemu run [--instance NAME | --runtime-dir DIR] [--no-host] [--eid N] [--mtu N]
+export const RUN_USAGE = `usage: bmcemu run [--instance NAME | --runtime-dir DIR] [--state-dir DIR] [--no-host] [--eid N] [--mtu N]
                   [--api-host ADDR] [--api-port PORT]  (token: $BMCEMU_API_TOKEN)
 `;
 
@@ -36,6 +37,7 @@ export async function main(argv: string[]): Promise<void> {
     options: {
       instance: { type: 'string', default: 'default' },
       'runtime-dir': { type: 'string' },
+      'state-dir': { type: 'string' },
       eid: { type: 'string' },
       mtu: { type: 'string' },
       'no-host': { type: 'boolean', default: false },
@@ -48,8 +50,10 @@ export async function main(argv: string[]): Promise<void> {
   const eid = intOpt(values.eid, 'eid', 8, 254);
   const apiPort = intOpt(values['api-port'], 'api-port', 0, 65535);
   const token = process.env.BMCEMU_API_TOKEN;
+  const stateDir = instanceStateDir(values.instance!, values['state-dir']);
   const instance = new BmcInstance({
     runtimeDir: dir.dir,
+    stateDir,
     host: !values['no-host'],
     ...(mtu ? { mtu } : {}),
     ...(eid ? { eid } : {}),
@@ -63,7 +67,7 @@ export async function main(argv: string[]): Promise<void> {
     await instance.stop();
     dir.release();
   });
-  log(`runtime directory ${dir.dir}`);
+  log(`runtime directory ${dir.dir}; state directory ${stateDir}`);
   await instance.start();
   log(`MCTP: EID ${instance.fw.eid} on mctplpc0 (astlpc) and mctpserial0 (serial); bus owner and echo responder running`);
   if (instance.api?.address) {
