@@ -45,6 +45,8 @@ export interface BmcInstanceOptions {
   powerOn?: boolean;
   /** Arguments for the guest agent (default: the serial binding on ttyS1 too). */
   guestAgentArgs?: string[];
+  /** Run this in the guest (chrooted in the machine root) instead of the guest agent, e.g. an interactive shell for tests. */
+  guestCommand?: string;
   api?: { host?: string; port?: number; token?: string } | false;
   clock?: Clock;
   version?: string;
@@ -152,6 +154,7 @@ export class BmcInstance extends EventEmitter {
 
   /** The command the guest's init runs in the chrooted machine root: Node and this checkout's build. */
   guestCommand(): string {
+    if (this.#opts.guestCommand !== undefined) return this.#opts.guestCommand;
     const args = ['guest-agent', ...(this.#opts.guestAgentArgs ?? ['--serial', '/dev/ttyS1'])];
     return [process.execPath, path.join(projectDir(), 'dist', 'cli', 'bmcemu.js'), ...args].join(' ');
   }
