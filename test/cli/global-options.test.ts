@@ -64,6 +64,14 @@ t.test('bmcemu [target options] <command>, and $BMCEMU_INSTANCE, as a user types
   t.equal(r.code, 2);
   t.match(r.out, /bmcemu: unknown option "--frobnicate" before the command/);
 
+  r = await runCli(['--api', 'http://127.0.0.1:1', 'run', '--no-host'], env);
+  t.equal(r.code, 2, 'a target option the command has no use for is its usage error');
+  t.match(r.out, /^bmcemu run: Unknown option '--api'.*\nusage: bmcemu run /s);
+
+  r = await runCli(['run', '--help'], env);
+  t.equal(r.code, 0);
+  t.match(r.out, /^usage: bmcemu run .*\$BMCEMU_INSTANCE/s, 'run --help');
+
   r = await runCli(['--help'], env);
   t.equal(r.code, 0);
   t.match(r.out, /BMCEMU_INSTANCE/, '--help says so');
