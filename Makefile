@@ -11,11 +11,12 @@ BUILD_STAMP := dist/.built
 TS_SOURCES := $(shell find lib transport hw-models firmware host qemu images instance cli bench web -name '*.ts' 2>/dev/null)
 
 help:
-	@echo "make run    - build and start bmcemu (see README)"
+	@echo "make run    - build and start bmcemu (see README); puts the bmcemu command on PATH"
 	@echo "make test   - typecheck and run every test; last line is 'N passed, N failed'"
 	@echo "make layering - check that imports only point down the floors (docs/architecture.md)"
 	@echo "make bench  - run the benchmarks (BENCH_ARGS=--short for the CI-sized run)"
 	@echo "make images - build the x86 guest image (done by run/test when missing)"
+	@echo "make install-bin - the bmcemu command on PATH (/usr/local/bin or ~/.local/bin; done by run)"
 
 $(NODE_STAMP): package.json package-lock.json
 	@echo "==> installing npm packages (npm ci)"
@@ -76,10 +77,17 @@ test: typecheck layering test-deps images
 bench: build
 	node dist/bench/run.js $(BENCH_ARGS)
 
+# The `bmcemu` command for the README's commands in other shells: a symlink to
+# bin/bmcemu.js (scripts/install-bin.sh says where; silent once it is there).
+# `run` does it too, but a bin directory it cannot write does not stop the run.
+install-bin:
+	@scripts/install-bin.sh
+
 run: build images
+	@scripts/install-bin.sh || echo "==> the bmcemu command is not installed (see above); node dist/cli/bmcemu.js works the same" >&2
 	node dist/cli/bmcemu.js run $(RUN_ARGS)
 
 clean:
 	rm -rf dist .tap
 
-.PHONY: help deps system-deps test-deps build images typecheck layering test bench run clean
+.PHONY: help deps system-deps test-deps build images install-bin typecheck layering test bench run clean

@@ -3,7 +3,10 @@
  * The bmcemu command: long-running parts (run, host-agent, guest-agent) and
  * the commands that talk to a running instance through its API.
  */
-const USAGE = `usage: bmcemu <command> [options]
+import { isCliError } from './errors.js';
+import { splitCommandLine } from './global-options.js';
+
+const USAGE = `usage: bmcemu [target options] <command> [options]
 
   run           start an emulated BMC and power its QEMU host on (--no-host: BMC alone)
   host-agent    the host side of the LPC binding, from another process on this machine
@@ -15,7 +18,9 @@ const USAGE = `usage: bmcemu <command> [options]
   mctp          link|address|route|neigh|endpoints|req|pcap, as mctp(1) prints them
   console       the host console: log, follow (-f) or interactive (-i)
 
-Each command takes --help. Instances: --instance NAME (default "default") or --runtime-dir DIR.
+Each command takes --help. The instance a command is about: --instance NAME
+(default $BMCEMU_INSTANCE, else "default"), --runtime-dir DIR, or --api URL;
+these may come before or after the command:  bmcemu --instance lab mctp link
 `;
 
 type Main = (argv: string[]) => Promise<number | void>;
@@ -32,8 +37,22 @@ const COMMANDS: Record<string, () => Promise<Main>> = {
 };
 
 async function main(): Promise<void> {
-  const [cmd, ...rest] = process.argv.slice(2);
-  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+  let line;
+  try {
+    line = splitCommandLine(process.argv.slice(2));
+  } catch (e) {
+    if (!isCliError(e, 'ERR_USAGE')) throw e;
+    process.stderr.write(`bmcemu: ${e.message}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  const { command: cmd, argv } = line;
+  if (cmd === undefined) {
+    if (!line.help && argv.length) {
+      process.stderr.write(`bmcemu: which command? ${argv.join(' ')} names an instance but no command\n${USAGE}`);
+      process.exitCode = 2;
+      return;
+    }
     process.stdout.write(USAGE);
     return;
   }
@@ -43,7 +62,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const code = await (await load())(rest);
+  const code = await (await load())(argv);
   if (typeof code === 'number') process.exitCode = code;
 }
 

@@ -9,6 +9,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiClient, resolveTarget } from './api-client.js';
 import { isCliError, usageError } from './errors.js';
+import { instanceName } from './runtime-dir.js';
 
 export interface CliIo {
   stdout: { write(s: string | Uint8Array): unknown };
@@ -31,10 +32,11 @@ export const TARGET_OPTIONS = {
 } as const satisfies ParseArgsConfig['options'];
 
 export const TARGET_HELP = `  --api URL          the instance's API (default: api.json in its runtime directory; or $BMCEMU_API)
-  --instance NAME    instance name (default "default")
+  --instance NAME    instance name (default $BMCEMU_INSTANCE, else "default")
   --runtime-dir DIR  explicit runtime directory
   --token TOKEN      bearer token when the API needs one (or $BMCEMU_API_TOKEN)
   --json             print the API's JSON instead of text
+  (--api, --instance, --runtime-dir and --token may also come before the command)
 `;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -49,8 +51,9 @@ export function parse<O extends Options>(argv: string[], options: O) {
 }
 
 export function clientFrom(values: { api?: string | undefined; instance?: string | undefined; 'runtime-dir'?: string | undefined; token?: string | undefined }, io: CliIo): ApiClient {
+  const env = io.env ?? process.env;
   return new ApiClient(
-    resolveTarget({ api: values.api, instance: values.instance, runtimeDir: values['runtime-dir'], token: values.token }, io.env ?? process.env),
+    resolveTarget({ api: values.api, instance: instanceName(values.instance, env), runtimeDir: values['runtime-dir'], token: values.token }, env),
   );
 }
 

@@ -12,14 +12,14 @@ import { systemClock } from '../../lib/clock.js';
 import { echoRequest } from '../../firmware/mctp/echo.js';
 import { KCS_MCTP_SOCKET, LPC_FW_WINDOW_FILENAME } from '../../transport/runtime-files.js';
 import { intOpt, log, runUntilSignalled } from '../daemon.js';
-import { instanceDir } from '../runtime-dir.js';
+import { instanceDir, instanceName } from '../runtime-dir.js';
 import { astlpcLogger } from './run.js';
 
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      instance: { type: 'string', default: 'default' },
+      instance: { type: 'string' },
       'runtime-dir': { type: 'string' },
       kcs: { type: 'string' },
       window: { type: 'string' },
@@ -29,7 +29,7 @@ export async function main(argv: string[]): Promise<void> {
       echo: { type: 'boolean', default: false },
     },
   });
-  const dir = instanceDir(values.instance!, values['runtime-dir']);
+  const dir = instanceDir(instanceName(values.instance), values['runtime-dir']);
   const mtu = intOpt(values.mtu, 'mtu', 68, 1 << 20);
   const fw = new HostFirmware({
     kcs: { kind: 'unix', path: values.kcs ?? path.join(dir, KCS_MCTP_SOCKET) },

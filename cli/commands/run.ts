@@ -8,12 +8,19 @@
 import { parseArgs } from 'node:util';
 import { BmcInstance } from '../../instance/bmc-instance.js';
 import type { AstlpcStateEvent } from '../../firmware/mctp/astlpc/binding.js';
+import { ASTLPC_IFNAME, SERIAL_IFNAME } from '../../firmware/bmc/bmc-firmware.js';
+import type { MctpStack } from '../../firmware/mctp/stack.js';
 import { intOpt, log, runUntilSignalled } from '../daemon.js';
-import { claimRuntimeDir, instanceDir } from '../runtime-dir.js';
+import { claimRuntimeDir, describeStaleClaim, instanceDir, instanceName } from '../runtime-dir.js';
 import { instanceStateDir } from '../state-dir.js';
 
 export const RUN_USAGE = `usage: bmcemu run [--instance NAME | --runtime-dir DIR] [--state-dir DIR] [--no-host] [--eid N] [--mtu N]
                   [--api-host ADDR] [--api-port PORT]  (token: $BMCEMU_API_TOKEN)
+  --instance NAME    instance name (default $BMCEMU_INSTANCE, else "default"); its runtime
+                     directory is /dev/shm/bmcemu-<uid>/NAME (or under $BMCEMU_RUNTIME_BASE)
+  --runtime-dir DIR  an explicit runtime directory instead
+  --state-dir DIR    where the SEL, FRU and boot options persist (default
+                     $BMCEMU_STATE_DIR/NAME, $XDG_STATE_HOME/bmcemu/NAME or ~/.local/state/bmcemu/NAME)
 `;
 
 export function describeAstlpc(ev: AstlpcStateEvent): string {
@@ -31,11 +38,29 @@ export function astlpcLogger(prefix: string): (ev: AstlpcStateEvent) => void {
   };
 }
 
-export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
+/** What each MCTP link is, for people: the interface names are the kernel's, the bindings are what a user knows. */
+const LINK_KINDS: Record<string, string> = { [ASTLPC_IFNAME]: 'astlpc', [SERIAL_IFNAME]: 'serial' };
+
+/**
+ * The start-up line about MCTP: each link with its own EIDs, as the stack
+ * has them. They differ on purpose (docs/mctp-control.md, "The BMC's
+ * addresses"): EID 8 on astlpc, 20 on serial, so replies to serial requests
+ * come back over serial.
+ */
+export function mctpLine(stack: Pick<MctpStack, 'interfaces'>): string {
+  const links = stack.interfaces().map((i) => {
+    const kind = LINK_KINDS[i.name];
+    return `EID ${i.addrs.length ? i.addrs.join(',') : 'none'} on ${i.name}${kind ? ` (${kind})` : ''}`;
+  });
+  return `MCTP: ${links.join(', ')}; bus owner and echo responder running`;
+}
+
+function parseRunArgs(argv: string[]) {
+  return parseArgs({
     args: argv,
     options: {
-      instance: { type: 'string', default: 'default' },
+      help: { type: 'boolean', short: 'h', default: false },
+      instance: { type: 'string' },
       'runtime-dir': { type: 'string' },
       'state-dir': { type: 'string' },
       eid: { type: 'string' },
@@ -45,16 +70,38 @@ export async function main(argv: string[]): Promise<void> {
       'api-port': { type: 'string' },
     },
   });
-  const dir = claimRuntimeDir(instanceDir(values.instance!, values['runtime-dir']));
+}
+
+export async function main(argv: string[]): Promise<number | void> {
+  let values;
+  try {
+    ({ values } = parseRunArgs(argv));
+  } catch (e) {
+    process.stderr.write(`bmcemu run: ${(e as Error).message}\n${RUN_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(RUN_USAGE);
+    return 0;
+  }
   const mtu = intOpt(values.mtu, 'mtu', 68, 1 << 20);
   const eid = intOpt(values.eid, 'eid', 8, 254);
   const apiPort = intOpt(values['api-port'], 'api-port', 0, 65535);
   const token = process.env.BMCEMU_API_TOKEN;
-  const stateDir = instanceStateDir(values.instance!, values['state-dir']);
+  const withHost = !values['no-host'];
+  const dir = claimRuntimeDir(instanceDir(instanceName(values.instance), values['runtime-dir']), {
+    // Our QEMU is gone once we are (it runs under --pdeathsig); a host agent of `--no-host` may outlive us.
+    removeWindow: withHost,
+    removeDir: values['runtime-dir'] === undefined,
+  });
+  // Whatever ends this process — a signal, a failed start, an uncaught error — leaves no claim behind.
+  process.on('exit', () => dir.release());
+  if (dir.stale) log(describeStaleClaim(dir.dir, dir.stale));
+  const stateDir = instanceStateDir(instanceName(values.instance), values['state-dir']);
   const instance = new BmcInstance({
     runtimeDir: dir.dir,
     stateDir,
-    host: !values['no-host'],
+    host: withHost,
     ...(mtu ? { mtu } : {}),
     ...(eid ? { eid } : {}),
     api: { ...(values['api-host'] ? { host: values['api-host'] } : {}), ...(apiPort !== undefined ? { port: apiPort } : {}), ...(token ? { token } : {}) },
@@ -68,8 +115,16 @@ export async function main(argv: string[]): Promise<void> {
     dir.release();
   });
   log(`runtime directory ${dir.dir}; state directory ${stateDir}`);
-  await instance.start();
-  log(`MCTP: EID ${instance.fw.eid} on mctplpc0 (astlpc) and mctpserial0 (serial); bus owner and echo responder running`);
+  try {
+    await instance.start();
+  } catch (e) {
+    // Stop what did start (sockets, API, QEMU) before the error ends the process.
+    stopping = true;
+    await instance.stop().catch(() => {});
+    dir.release();
+    throw e;
+  }
+  log(mctpLine(instance.fw.stack));
   if (instance.api?.address) {
     const { url } = instance.api.address;
     log(`dashboard at ${url}/ ; status API at ${url}/api/v1 (docs at ${url}/api/v1/docs)`);

@@ -7,6 +7,7 @@
  * the MCTP packet from its transport header on. Wireshark 4.2+ decodes it.
  */
 import { openSync, writeSync, closeSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { ARPHRD_MCTP, ETH_P_MCTP } from './constants.js';
 import type { PacketTap } from './interface.js';
 
@@ -29,13 +30,47 @@ export function pcapFileHeader(): Buffer {
   return b;
 }
 
-/** One record: pcap record header, SLL header, packet. `timeMs` is wall-clock milliseconds. */
+/**
+ * A wall clock in epoch milliseconds with a microsecond fraction, for
+ * capture timestamps: Date.now() has whole milliseconds only, which made
+ * every record's microsecond field a multiple of 1000. The fraction comes
+ * from the monotonic clock, anchored to the wall clock; when the two part by
+ * more than a millisecond (the wall clock was stepped) it re-anchors, so the
+ * timestamps stay the wall clock's, not a drifting copy of it. Protocol
+ * logic keeps its injectable Clock: this is only for stamping what happened.
+ */
+export function preciseWallClock(sources: { wallMs?: () => number; monoMs?: () => number } = {}): () => number {
+  const wallMs = sources.wallMs ?? Date.now;
+  const monoMs = sources.monoMs ?? (() => performance.now());
+  let anchorWall = wallMs();
+  let anchorMono = monoMs();
+  return () => {
+    const mono = monoMs();
+    const wall = wallMs();
+    const t = anchorWall + (mono - anchorMono);
+    // In step, t is within [wall, wall + 1): Date.now() truncates.
+    if (t >= wall - 1 && t < wall + 2) return t;
+    anchorWall = wall;
+    anchorMono = mono;
+    return wall;
+  };
+}
+
+/** The process's capture clock (see preciseWallClock). */
+export const captureClock: () => number = preciseWallClock();
+
+/**
+ * One record: pcap record header, SLL header, packet. `timeMs` is wall-clock
+ * epoch milliseconds; its fraction becomes the microsecond field.
+ */
 export function pcapRecord(direction: 'in' | 'out', packet: Buffer, timeMs: number, hwAddr?: Buffer): Buffer {
   const caplen = Math.min(SLL_HDR_LEN + packet.length, PCAP_SNAPLEN);
   const b = Buffer.alloc(16 + caplen);
-  const sec = Math.floor(timeMs / 1000);
+  // Whole microseconds first (exact in a double until the year 2255), then split.
+  const us = Math.round(timeMs * 1000);
+  const sec = Math.floor(us / 1e6);
   b.writeUInt32LE(sec >>> 0, 0);
-  b.writeUInt32LE(Math.floor((timeMs - sec * 1000) * 1000), 4);
+  b.writeUInt32LE(us - sec * 1e6, 4);
   b.writeUInt32LE(caplen, 8);
   b.writeUInt32LE(SLL_HDR_LEN + packet.length, 12);
   const h = b.subarray(16);
@@ -60,9 +95,10 @@ export class PcapWriter implements PacketTap {
   #fd: number | null;
   #now: () => number;
 
+  /** `now`: wall-clock epoch milliseconds, fraction kept (default captureClock: microsecond resolution). */
   constructor(path: string, opts: { now?: () => number } = {}) {
     this.path = path;
-    this.#now = opts.now ?? Date.now;
+    this.#now = opts.now ?? captureClock;
     this.#fd = openSync(path, 'w', 0o644);
     writeSync(this.#fd, pcapFileHeader());
   }

@@ -40,10 +40,10 @@ class BoundedCapture implements PacketTap {
   dropped = 0;
   full = false;
 
-  constructor(iface: MctpInterface, file: string, maxBytes: number, now: () => number) {
+  constructor(iface: MctpInterface, file: string, maxBytes: number, now: () => number, packetTime: (() => number) | undefined) {
     this.iface = iface;
     this.maxBytes = maxBytes;
-    this.writer = new PcapWriter(file, { now });
+    this.writer = new PcapWriter(file, packetTime ? { now: packetTime } : {});
     this.startedAt = new Date(now()).toISOString();
   }
 
@@ -86,7 +86,14 @@ export interface CaptureManagerOptions {
   dir: string | undefined;
   /** Largest capture a client may ask for, and the default. */
   maxBytes: number;
+  /** Wall clock, epoch ms: when captures start and stop. */
   now: () => number;
+  /**
+   * Packet timestamps, epoch ms with the fraction kept (default the pcap
+   * writer's microsecond wall clock, captureClock; `now` is usually Date.now,
+   * whole milliseconds, too coarse to tell packets of one exchange apart).
+   */
+  packetTime?: () => number;
 }
 
 export class CaptureManager {
@@ -120,7 +127,7 @@ export class CaptureManager {
     const held = this.#captures.get(link);
     if (held?.running) throw new ApiError(409, 'E_CAPTURE_RUNNING', `a capture is already running on ${link}; stop it first`);
     fs.mkdirSync(dir, { recursive: true });
-    const cap = new BoundedCapture(iface, this.fileFor(link), bound, this.#opts.now);
+    const cap = new BoundedCapture(iface, this.fileFor(link), bound, this.#opts.now, this.#opts.packetTime);
     iface.addTap(cap);
     this.#captures.set(link, cap);
     return cap.info();

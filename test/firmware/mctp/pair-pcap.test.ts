@@ -3,7 +3,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MCTP_NET_ANY, MCTP_ADDR_ANY, MCTP_TAG_OWNER } from '../../../firmware/mctp/constants.js';
-import { PcapWriter, pcapFileHeader } from '../../../firmware/mctp/pcap.js';
+import { PcapWriter, pcapFileHeader, pcapRecord, preciseWallClock } from '../../../firmware/mctp/pcap.js';
 import { pairedStacks } from './helpers.js';
 
 
@@ -62,4 +62,52 @@ t.test('pcap capture is Linux cooked (SLL, 0x00FA), as tcpdump -i mctpN writes i
   t.equal(cap.packets, 2);
   await bmc.close();
   await host.close();
+});
+
+t.test('pcap records keep microseconds', async (t) => {
+  const rec = (timeMs: number): [number, number] => {
+    const b = pcapRecord('out', Buffer.from([1, 9, 8, 0xc8]), timeMs);
+    return [b.readUInt32LE(0), b.readUInt32LE(4)];
+  };
+  t.same(rec(1700000000123.456), [1700000000, 123456]);
+  t.same(rec(1700000000000.001), [1700000000, 1]);
+  t.same(rec(1700000000999.9996), [1700000001, 0], 'rounds up into the next second, never to 1000000 µs');
+  t.same(rec(1700000000123), [1700000000, 123000]);
+
+  // The default clock of PcapWriter: real microseconds, not Date.now()'s whole milliseconds.
+  const file = join(t.testdir(), 'us.pcap');
+  const cap = new PcapWriter(file);
+  const before = Date.now();
+  for (let i = 0; i < 8; i++) {
+    cap.packet('out', Buffer.from([1, 9, 8, 0xc8, i]));
+    await new Promise((r) => setImmediate(r));
+  }
+  const after = Date.now();
+  cap.close();
+  const f = readFileSync(file);
+  const usecs: number[] = [];
+  for (let off = 24; off < f.length; off += 16 + f.readUInt32LE(off + 8)) {
+    const us = f.readUInt32LE(off) * 1e6 + f.readUInt32LE(off + 4);
+    t.ok(us >= (before - 2) * 1000 && us <= (after + 2) * 1000, 'wall-clock time');
+    usecs.push(f.readUInt32LE(off + 4));
+  }
+  t.equal(usecs.length, 8);
+  t.ok(usecs.some((u) => u % 1000 !== 0), `sub-millisecond fields: ${usecs.join(' ')}`);
+});
+
+t.test('preciseWallClock: microseconds from the monotonic clock, anchored to the wall clock', async (t) => {
+  let wall = 1700000000000;
+  let mono = 5000.25;
+  const now = preciseWallClock({ wallMs: () => wall, monoMs: () => mono });
+  mono += 0.125;
+  t.equal(now(), 1700000000000.125, 'the fraction Date.now() drops');
+  mono += 2.5;
+  wall += 2;
+  t.equal(now(), 1700000000002.625);
+  // The wall clock is stepped (NTP, a suspend): follow it, do not keep a drifting copy.
+  wall += 60_000;
+  mono += 0.5;
+  t.equal(now(), 1700000060002, 're-anchored on the wall clock');
+  mono += 0.3;
+  t.equal(now(), 1700000060002.3);
 });

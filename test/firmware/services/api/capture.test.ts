@@ -10,12 +10,12 @@ const json = (body: string): any => JSON.parse(body);
 function parsePcap(b: Buffer) {
   t.equal(b.readUInt32LE(0), 0xa1b2c3d4, 'pcap magic');
   const linktype = b.readUInt32LE(20);
-  const records: Array<{ dir: 'in' | 'out'; packet: Buffer }> = [];
+  const records: Array<{ dir: 'in' | 'out'; packet: Buffer; sec: number; usec: number }> = [];
   let off = 24;
   while (off < b.length) {
     const caplen = b.readUInt32LE(off + 8);
     const rec = b.subarray(off + 16, off + 16 + caplen);
-    records.push({ dir: rec.readUInt16BE(0) === 4 ? 'out' : 'in', packet: rec.subarray(16) });
+    records.push({ dir: rec.readUInt16BE(0) === 4 ? 'out' : 'in', packet: rec.subarray(16), sec: b.readUInt32LE(off), usec: b.readUInt32LE(off + 4) });
     off += 16 + caplen;
   }
   t.equal(off, b.length, 'the file ends on a record boundary');
@@ -76,6 +76,25 @@ t.test('start, traffic, stop, download', async (t) => {
   // A new capture starts a fresh file.
   r = await s.app.inject({ method: 'POST', url: capUrl, payload: { action: 'start' } });
   t.equal(json(r.body).packets, 0);
+});
+
+t.test('packet timestamps have microseconds, not milliseconds padded with zeros', async (t) => {
+  const f = fixture();
+  const s = await serve(t, f);
+  const capUrl = '/api/v1/mctp/links/mctp0/capture';
+  const before = Date.now();
+  await s.app.inject({ method: 'POST', url: capUrl, payload: { action: 'start' } });
+  for (let i = 0; i < 4; i++) await s.app.inject({ method: 'POST', url: '/api/v1/mctp/echo', payload: { eid: 9, len: 4 } });
+  await s.app.inject({ method: 'POST', url: capUrl, payload: { action: 'stop' } });
+  const after = Date.now();
+  const { records } = parsePcap((await s.app.inject({ url: capUrl })).rawPayload);
+  t.equal(records.length, 8);
+  const times = records.map((r) => r.sec * 1e6 + r.usec);
+  for (const [i, r] of records.entries()) t.ok(r.usec < 1e6, `record ${i}: usec field in range`);
+  t.ok(times.every((x) => x >= (before - 2) * 1000 && x <= (after + 2) * 1000), 'wall-clock time, within the test');
+  t.ok(times.every((x, i) => i === 0 || x >= times[i - 1]!), 'in order');
+  // With whole milliseconds every field is a multiple of 1000; 8 real microsecond readings all being so is a 1e-24 chance.
+  t.ok(records.some((r) => r.usec % 1000 !== 0), `sub-millisecond fields: ${records.map((r) => r.usec).join(' ')}`);
 });
 
 t.test('the size bound: packets past it are counted, the file stays valid', async (t) => {
