@@ -9,11 +9,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { testStateBase } from './spawn-cli.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'cli', 'bmcemu.ts');
 
 function start(args: string[]): { proc: ChildProcess; out: () => string; waitFor: (re: RegExp, ms?: number) => Promise<string> } {
-  const proc = spawn(process.execPath, [...process.execArgv, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...process.execArgv, CLI, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { BMCEMU_STATE_DIR: testStateBase(), ...process.env },
+  });
   let out = '';
   proc.stdout!.on('data', (b) => (out += b));
   proc.stderr!.on('data', (b) => (out += b));

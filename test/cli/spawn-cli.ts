@@ -1,5 +1,7 @@
 /** The bmcemu command as a child process (TypeScript sources, this test's loader), for tests of what a user sees. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,8 +17,25 @@ export interface CliProcess {
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * `bmcemu run` keeps state (SEL, FRU) under $BMCEMU_STATE_DIR: children of
+ * this test get a private one, never the user's ~/.local/state.
+ */
+let stateBase: string | undefined;
+export function testStateBase(): string {
+  if (!stateBase) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bmcemu-cli-state-'));
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    stateBase = dir;
+  }
+  return stateBase;
+}
+
 export function startCli(args: string[], env: NodeJS.ProcessEnv = process.env): CliProcess {
-  const proc = spawn(process.execPath, [...process.execArgv, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const proc = spawn(process.execPath, [...process.execArgv, CLI, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { BMCEMU_STATE_DIR: testStateBase(), ...env },
+  });
   let out = '';
   const waiters = new Set<() => void>();
   const onData = (b: Buffer): void => {
