@@ -18,6 +18,11 @@
  * - the peer can only hurt itself: a malformed line, an unknown id or a
  *   message of unknown shape is counted and reported ('protocol-error'),
  *   never thrown at the caller; an over-long line closes the connection;
+ * - both directions are bounded: a line from QEMU is at most maxLineBytes,
+ *   and commands waiting for QEMU to read them at most maxQueuedBytes — a
+ *   QEMU that stops reading (hung, stopped with SIGSTOP) gets its connection
+ *   closed (counted as overflowDisconnects) rather than a queue that grows
+ *   with every command;
  * - when QEMU exits (or the socket breaks) every pending command rejects
  *   with ERR_QMP_CLOSED and 'close' is emitted once; nothing throws
  *   asynchronously, so a client survives QEMU being killed under it.
@@ -59,12 +64,22 @@ export interface QmpConnectOptions {
   clock?: Clock;
   /** Longest accepted line; a longer one closes the connection (default 16 MiB). */
   maxLineBytes?: number;
+  /**
+   * Bytes of commands that may wait for QEMU to read them (default 1 MiB); a
+   * command that would queue more closes the connection. A command into an
+   * empty queue always goes out.
+   */
+  maxQueuedBytes?: number;
 }
+
+export const DEFAULT_QMP_MAX_QUEUED_BYTES = 1 << 20;
 
 export interface QmpStats {
   commands: number;
   events: number;
   protocolErrors: number;
+  /** Connections closed because QEMU was not reading its commands. */
+  overflowDisconnects: number;
 }
 
 /** A reply line as QEMU sent it: {"return": ...} or {"error": {...}}, with our id. */
@@ -80,6 +95,9 @@ export class QmpClient extends EventEmitter {
   readonly #clock: Clock;
   readonly #commandTimeoutMs: number;
   readonly #maxLine: number;
+  readonly #maxQueued: number;
+  /** How far #buf has been searched for a newline: a long line is scanned once, not once per chunk. */
+  #scanned = 0;
   /** Ids awaiting a reply, with their command: a reply to any other id is the peer's mistake. */
   readonly #pending = new Map<number, string>();
   /**
@@ -90,7 +108,7 @@ export class QmpClient extends EventEmitter {
   #nextId = 1;
   #buf = '';
   #closed = false;
-  #stats: QmpStats = { commands: 0, events: 0, protocolErrors: 0 };
+  #stats: QmpStats = { commands: 0, events: 0, protocolErrors: 0, overflowDisconnects: 0 };
 
   private constructor(sock: net.Socket, greeting: QmpGreeting, opts: Required<Omit<QmpConnectOptions, 'timeoutMs'>>) {
     super();
@@ -99,6 +117,7 @@ export class QmpClient extends EventEmitter {
     this.#clock = opts.clock;
     this.#commandTimeoutMs = opts.commandTimeoutMs;
     this.#maxLine = opts.maxLineBytes;
+    this.#maxQueued = opts.maxQueuedBytes;
     sock.on('data', (s: string) => this.#onData(s));
     sock.on('error', (e) => this.#shutdown(new QemuError('ERR_QMP_CLOSED', `QMP connection failed: ${e.message}`, { cause: e })));
     sock.on('close', () => this.#shutdown(new QemuError('ERR_QMP_CLOSED', 'QMP connection closed by QEMU')));
@@ -116,8 +135,9 @@ export class QmpClient extends EventEmitter {
   static async connect(path: string, opts: QmpConnectOptions = {}): Promise<QmpClient> {
     checkMsOption('QMP connect timeoutMs', opts.timeoutMs);
     checkMsOption('QMP commandTimeoutMs', opts.commandTimeoutMs);
-    if (opts.maxLineBytes !== undefined && !(Number.isInteger(opts.maxLineBytes) && opts.maxLineBytes > 0)) {
-      throw new ConfigError(`QMP maxLineBytes must be a positive integer, not ${opts.maxLineBytes}`);
+    for (const name of ['maxLineBytes', 'maxQueuedBytes'] as const) {
+      const v = opts[name];
+      if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new ConfigError(`QMP ${name} must be a positive integer, not ${v}`);
     }
     const clock = opts.clock ?? systemClock;
     const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -125,6 +145,7 @@ export class QmpClient extends EventEmitter {
       clock,
       commandTimeoutMs: opts.commandTimeoutMs ?? 30_000,
       maxLineBytes: opts.maxLineBytes ?? 16 << 20,
+      maxQueuedBytes: opts.maxQueuedBytes ?? DEFAULT_QMP_MAX_QUEUED_BYTES,
     };
     const sock = net.createConnection({ path });
     sock.setEncoding('utf8');
@@ -195,7 +216,7 @@ export class QmpClient extends EventEmitter {
       what: `the reply to QMP ${command}`,
     });
     this.#pending.set(id, command);
-    this.#sock.write(`${JSON.stringify(msg)}\n`);
+    this.#send(`${JSON.stringify(msg)}\n`);
     let reply: Reply;
     try {
       [reply] = await replied;
@@ -214,6 +235,20 @@ export class QmpClient extends EventEmitter {
     return reply.return as T;
   }
 
+  /** Write one command line, unless QEMU has stopped reading: then the connection is closed instead. */
+  #send(line: string): void {
+    const queued = this.#sock.writableLength;
+    const n = Buffer.byteLength(line);
+    if (queued > 0 && queued + n > this.#maxQueued) {
+      this.#stats.overflowDisconnects++;
+      this.#shutdown(
+        new QemuError('ERR_QMP_CLOSED', `QEMU is not reading QMP commands (${queued} bytes unsent, limit ${this.#maxQueued}); connection closed`),
+      );
+      return;
+    }
+    this.#sock.write(line);
+  }
+
   /** Close the connection; pending commands reject with ERR_QMP_CLOSED. */
   close(): void {
     this.#shutdown(undefined);
@@ -223,10 +258,14 @@ export class QmpClient extends EventEmitter {
     if (this.#closed) return;
     this.#buf += s;
     for (;;) {
-      const nl = this.#buf.indexOf('\n');
-      if (nl < 0) break;
+      const nl = this.#buf.indexOf('\n', this.#scanned);
+      if (nl < 0) {
+        this.#scanned = this.#buf.length;
+        break;
+      }
       const line = this.#buf.slice(0, nl).trim();
       this.#buf = this.#buf.slice(nl + 1);
+      this.#scanned = 0;
       if (line) this.#onLine(line);
       if (this.#closed) return;
     }

@@ -16,6 +16,13 @@ export interface ByteLink extends EventEmitter {
    * modify `data` afterwards.
    */
   write(data: Uint8Array): boolean;
+  /**
+   * Bytes accepted by write() that the peer has not taken yet, when the
+   * transport can tell (ChardevSocket can). A transport that queues output
+   * bounds this queue itself: past its bound it drops the peer rather than
+   * grow, so a wire protocol that answers every request need not count.
+   */
+  readonly queuedBytes?: number;
   /** Drop the current peer (if any); the transport's own policy decides what happens next. */
   disconnect(): void;
 

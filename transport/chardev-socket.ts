@@ -9,16 +9,26 @@
  * must not steal the line, no stale socket file after a crash, counters for
  * the status API — and getting them right once is cheaper than four times.
  *
+ * Output is bounded per connection: bytes the peer has not taken yet wait in
+ * the socket's queue (its writableLength), and a write that would take the
+ * queue past `maxQueuedBytes` disconnects the peer instead — a peer that
+ * sends but never reads (a KCS-wire host flooding SYNC, a console client that
+ * stopped) would otherwise grow this process without bound, since every wire
+ * here answers or forwards whatever comes. The drop is counted
+ * (`overflowDisconnects`), announced ('overflow'), and the queued memory goes
+ * with the destroyed socket.
+ *
  * Events: 'connect' (a peer attached), 'disconnect' (it went away, exactly
  * once per 'connect'), 'data' (Buffer from the peer), 'refused' (a second peer
- * was turned away), 'socket-error' (Error; non-fatal, only emitted when
- * someone listens, always counted).
+ * was turned away), 'overflow' (ChardevOverflow: the peer was disconnected
+ * for not reading; 'disconnect' follows), 'socket-error' (Error; non-fatal,
+ * only emitted when someone listens, always counted).
  */
 import { EventEmitter, once } from 'node:events';
 import { lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
-import { isCodedError } from '../lib/errors.js';
+import { ConfigError, isCodedError } from '../lib/errors.js';
 import { WaitError, waitFor } from '../lib/wait.js';
 import type { ByteLink } from './byte-link.js';
 import { TransportError, connectFailureCode } from './errors.js';
@@ -36,6 +46,23 @@ export interface ReconnectPolicy {
 
 export const DEFAULT_RECONNECT: ReconnectPolicy = { initialDelayMs: 100, maxDelayMs: 5000, factor: 2 };
 
+/**
+ * Default bound on bytes queued for one peer. The wires carry register
+ * accesses, console bytes and MCTP frames: a peer that reads lags by a few
+ * KiB at most, so 1 MiB unread means it has stopped reading.
+ */
+export const DEFAULT_MAX_QUEUED_BYTES = 1 << 20;
+
+/** What 'overflow' carries. */
+export interface ChardevOverflow {
+  endpoint: string;
+  /** Bytes the peer had not taken when it was dropped. */
+  queuedBytes: number;
+  /** The write that did not fit. */
+  writeBytes: number;
+  maxQueuedBytes: number;
+}
+
 export interface ChardevSocketOptions {
   endpoint: ChardevEndpoint;
   role: 'server' | 'client';
@@ -49,6 +76,12 @@ export interface ChardevSocketOptions {
   clock?: Clock;
   /** TCP only: disable Nagle (default true; register accesses are latency-bound). */
   noDelay?: boolean;
+  /**
+   * Bytes that may wait for the peer to read them (default
+   * DEFAULT_MAX_QUEUED_BYTES). A write that would queue more disconnects the
+   * peer. A single write into an empty queue always goes through.
+   */
+  maxQueuedBytes?: number;
 }
 
 export interface ChardevStats {
@@ -72,6 +105,16 @@ export interface ChardevStats {
   connectFailures: number;
   /** Server (UNIX): stale socket files removed before listening. */
   staleSocketsRemoved: number;
+  /** Bytes written that the current peer has not taken yet (0 without a peer). */
+  queuedBytes: number;
+  /** The most ever queued for one peer. */
+  peakQueuedBytes: number;
+  /** The bound on queuedBytes. */
+  maxQueuedBytes: number;
+  /** Peers disconnected because their queue would have passed the bound. */
+  overflowDisconnects: number;
+  /** Bytes thrown away with them (their queue and the write that did not fit). */
+  overflowBytesDiscarded: number;
 }
 
 /** sockaddr_un.sun_path is 108 bytes on Linux, including the terminating NUL. */
@@ -89,6 +132,7 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
   readonly #clock: Clock;
   readonly #reconnect: ReconnectPolicy | null;
   readonly #noDelay: boolean;
+  readonly #maxQueued: number;
 
   #state: State = 'idle';
   #closing: Promise<void> | null = null;
@@ -118,6 +162,9 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
     connectAttempts: 0,
     connectFailures: 0,
     staleSocketsRemoved: 0,
+    peakQueuedBytes: 0,
+    overflowDisconnects: 0,
+    overflowBytesDiscarded: 0,
   };
 
   constructor(opts: ChardevSocketOptions) {
@@ -126,6 +173,10 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
     this.#endpoint = { ...opts.endpoint };
     this.#clock = opts.clock ?? systemClock;
     this.#noDelay = opts.noDelay ?? true;
+    this.#maxQueued = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    if (!Number.isSafeInteger(this.#maxQueued) || this.#maxQueued < 1) {
+      throw new ConfigError(`chardev socket: maxQueuedBytes must be a positive integer, not ${opts.maxQueuedBytes}`);
+    }
     const rc = opts.reconnect ?? true;
     this.#reconnect = rc === false ? null : rc === true ? { ...DEFAULT_RECONNECT } : { ...DEFAULT_RECONNECT, ...rc };
     this.#nextDelay = this.#reconnect?.initialDelayMs ?? 0;
@@ -163,8 +214,21 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
     return this.#server?.listening ?? false;
   }
 
+  /** Bytes written that the current peer has not taken yet. */
+  get queuedBytes(): number {
+    const peer = this.#peer;
+    return peer === null || peer.destroyed ? 0 : peer.writableLength;
+  }
+
   stats(): ChardevStats {
-    return { endpoint: this.describe(), role: this.role, connected: this.connected, ...this.#stats };
+    return {
+      endpoint: this.describe(),
+      role: this.role,
+      connected: this.connected,
+      ...this.#stats,
+      queuedBytes: this.queuedBytes,
+      maxQueuedBytes: this.#maxQueued,
+    };
   }
 
   // ---------------------------------------------------------------- server
@@ -357,9 +421,30 @@ export class ChardevSocket extends EventEmitter implements ByteLink {
       this.#stats.writesDropped++;
       return false;
     }
+    const queued = peer.writableLength;
+    if (queued > 0 && queued + data.length > this.#maxQueued) {
+      this.#overflow(peer, queued, data.length);
+      return false;
+    }
     peer.write(data);
     this.#stats.bytesOut += data.length;
+    if (peer.writableLength > this.#stats.peakQueuedBytes) this.#stats.peakQueuedBytes = peer.writableLength;
     return true;
+  }
+
+  /**
+   * The peer is not reading: destroy its socket, which frees what was queued
+   * for it. 'disconnect' follows from the socket's 'close' as for any lost
+   * peer, not from inside this write, so the writer (a wire server in the
+   * middle of a reply, a model raising an interrupt) is never re-entered.
+   */
+  #overflow(peer: net.Socket, queued: number, writeBytes: number): void {
+    this.#stats.overflowDisconnects++;
+    this.#stats.overflowBytesDiscarded += queued + writeBytes;
+    peer.destroy();
+    if (this.listenerCount('overflow') > 0) {
+      this.emit('overflow', { endpoint: this.describe(), queuedBytes: queued, writeBytes, maxQueuedBytes: this.#maxQueued } satisfies ChardevOverflow);
+    }
   }
 
   #track(sock: net.Socket): void {

@@ -4,12 +4,22 @@
  * endpoint assigned, echo round trip, the API address. Ctrl-C shuts it all
  * down. `--no-host` starts the BMC alone (a host agent can attach from
  * another process: `bmcemu host-agent`).
+ *
+ * Much of what it reports is driven by the host (astlpc state changes, guest
+ * resets, console milestones, peers dropped for not reading), so every such
+ * line goes through one rate limiter: per kind, RUN_LOG_BURST lines per
+ * RUN_LOG_INTERVAL_MS, then one line saying how many were left out. A hostile
+ * or broken host cannot flood the log.
  */
+import type { EventEmitter } from 'node:events';
 import { parseArgs } from 'node:util';
+import type { Clock } from '../../lib/clock.js';
+import { LogRateLimiter } from '../../lib/rate-limit.js';
 import { BmcInstance } from '../../instance/bmc-instance.js';
 import type { AstlpcStateEvent } from '../../firmware/mctp/astlpc/binding.js';
 import { ASTLPC_IFNAME, SERIAL_IFNAME } from '../../firmware/bmc/bmc-firmware.js';
 import type { MctpStack } from '../../firmware/mctp/stack.js';
+import type { ChardevOverflow } from '../../transport/chardev-socket.js';
 import { intOpt, log, runUntilSignalled } from '../daemon.js';
 import { claimRuntimeDir, describeStaleClaim, instanceDir, instanceName } from '../runtime-dir.js';
 import { instanceStateDir } from '../state-dir.js';
@@ -28,12 +38,21 @@ export function describeAstlpc(ev: AstlpcStateEvent): string {
   return `astlpc ${ev.state}${ev.lastError ? ` (${ev.lastError})` : ''}`;
 }
 
-/** Log astlpc transitions, once per distinct line. */
-export function astlpcLogger(prefix: string): (ev: AstlpcStateEvent) => void {
+/** Lines of one kind printed back to back, and the time in which that many come back. */
+export const RUN_LOG_BURST = 20;
+export const RUN_LOG_INTERVAL_MS = 10_000;
+
+/** The limiter for a daemon's host-driven lines (printed with `bmcemu: ` by default). */
+export function runLogLimiter(sink: (line: string) => void = log, clock?: Clock): LogRateLimiter {
+  return new LogRateLimiter(sink, { burst: RUN_LOG_BURST, intervalMs: RUN_LOG_INTERVAL_MS, ...(clock ? { clock } : {}) });
+}
+
+/** Log astlpc transitions, once per distinct line, at most RUN_LOG_BURST per interval. */
+export function astlpcLogger(prefix: string, limiter: LogRateLimiter = runLogLimiter()): (ev: AstlpcStateEvent) => void {
   let last = '';
   return (ev) => {
     const line = describeAstlpc(ev);
-    if (line !== last) log(`${prefix}${line}`);
+    if (line !== last) limiter.log(`${prefix}astlpc`, `${prefix}${line}`);
     last = line;
   };
 }
@@ -53,6 +72,26 @@ export function mctpLine(stack: Pick<MctpStack, 'interfaces'>): string {
     return `EID ${i.addrs.length ? i.addrs.join(',') : 'none'} on ${i.name}${kind ? ` (${kind})` : ''}`;
   });
   return `MCTP: ${links.join(', ')}; bus owner and echo responder running`;
+}
+
+/**
+ * The kind of an instance log line, for the limiter: its first word ("host",
+ * "reset", "qemu", ...), so a flood of one kind never silences the others.
+ */
+export function logKind(line: string): string {
+  return /^[^\s:]{1,32}/.exec(line)?.[0] ?? '';
+}
+
+/** Log each host-side wire dropping a peer that did not read (ChardevSocket 'overflow'). */
+export function logWireOverflows(wires: Record<string, EventEmitter>, limiter: LogRateLimiter): void {
+  for (const [name, wire] of Object.entries(wires)) {
+    wire.on('overflow', (o: ChardevOverflow) =>
+      limiter.log(
+        `overflow ${name}`,
+        `${name} (${o.endpoint}): peer was not reading (${o.queuedBytes} bytes unsent, limit ${o.maxQueuedBytes}): disconnected`,
+      ),
+    );
+  }
 }
 
 function parseRunArgs(argv: string[]) {
@@ -98,6 +137,7 @@ export async function main(argv: string[]): Promise<number | void> {
   process.on('exit', () => dir.release());
   if (dir.stale) log(describeStaleClaim(dir.dir, dir.stale));
   const stateDir = instanceStateDir(instanceName(values.instance), values['state-dir']);
+  const limiter = runLogLimiter();
   const instance = new BmcInstance({
     runtimeDir: dir.dir,
     stateDir,
@@ -105,12 +145,14 @@ export async function main(argv: string[]): Promise<number | void> {
     ...(mtu ? { mtu } : {}),
     ...(eid ? { eid } : {}),
     api: { ...(values['api-host'] ? { host: values['api-host'] } : {}), ...(apiPort !== undefined ? { port: apiPort } : {}), ...(token ? { token } : {}) },
-    log: (line) => log(line),
+    log: (line) => limiter.log(logKind(line), line),
   });
-  instance.fw.onAstlpcState(astlpcLogger(''));
+  instance.fw.onAstlpcState(astlpcLogger('', limiter));
+  logWireOverflows({ 'KCS wire': instance.soc.kcsWire, 'MCTP serial wire': instance.soc.mctpSerialWire, 'host console wire': instance.soc.consoleWire }, limiter);
   let stopping = false;
   runUntilSignalled(async () => {
     stopping = true;
+    limiter.flush();
     await instance.stop();
     dir.release();
   });
@@ -137,8 +179,8 @@ export async function main(argv: string[]): Promise<number | void> {
     if (stopping) return;
     const link = e.iface === 'mctplpc0' ? 'astlpc' : e.iface === 'mctpserial0' ? 'serial' : e.iface;
     instance.echo(e.eid).then(
-      (r) => log(`echo round trip to EID ${e.eid} over ${link} OK (${r.bytes} bytes, ${r.rttMs.toFixed(2)} ms)`),
-      (err: Error) => log(`echo to EID ${e.eid} failed: ${err.message}`),
+      (r) => limiter.log('echo', `echo round trip to EID ${e.eid} over ${link} OK (${r.bytes} bytes, ${r.rttMs.toFixed(2)} ms)`),
+      (err: Error) => limiter.log('echo', `echo to EID ${e.eid} failed: ${err.message}`),
     );
   });
   log('Ctrl-C stops; `bmcemu console -f` shows the host console');

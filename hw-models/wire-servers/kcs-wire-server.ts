@@ -10,6 +10,13 @@
  * processed (replies, and interrupts the BMC raises in reaction) are gathered
  * and written in one go, in the order they were produced: ordering is exactly
  * as if each had been written on its own, with one syscall instead of many.
+ *
+ * Memory stays bounded whatever the host does. Input: the decoder holds at
+ * most a 2-byte partial frame, and one input chunk's replies are written
+ * before the next chunk is read. Output: every request is answered, so a host
+ * that sends without reading (a SYNC flood) makes replies pile up in the
+ * link; the link bounds that queue and drops such a peer (ChardevSocket's
+ * `maxQueuedBytes`, counted there as `overflowDisconnects`).
  */
 import type { KcsHostPort, KcsHostReg } from '../kcs-host-port.js';
 import type { ByteLink } from '../../transport/byte-link.js';

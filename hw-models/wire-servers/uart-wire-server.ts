@@ -11,9 +11,15 @@
  * bytes wait in a bounded backlog here; past it they are dropped and counted
  * (a real UART would drop them at its 16-byte FIFO). A BMC driver that keeps
  * reading loses nothing.
+ *
+ * The other way, what the BMC sends goes straight to the link; the link
+ * bounds what waits for a slow peer (ChardevSocket drops a peer that stops
+ * reading), and bytes it refuses — no peer, or a peer just dropped — are
+ * counted here as droppedToHost, as a UART with no cable loses them.
  */
 import type { UartHostPort } from '../uart-16550.js';
 import type { ByteLink } from '../../transport/byte-link.js';
+import { ConfigError } from '../../lib/errors.js';
 
 export const DEFAULT_UART_BACKLOG = 256 * 1024;
 
@@ -22,6 +28,8 @@ export interface UartWireStats {
   bytesToHost: number;
   /** Host bytes dropped because the backlog was full. */
   droppedBacklog: number;
+  /** BMC bytes the link refused (no peer attached). */
+  droppedToHost: number;
 }
 
 export class UartWire {
@@ -30,20 +38,24 @@ export class UartWire {
   readonly #limit: number;
   #backlog: Buffer[] = [];
   #backlogBytes = 0;
-  #stats: UartWireStats = { bytesFromHost: 0, bytesToHost: 0, droppedBacklog: 0 };
+  #stats: UartWireStats = { bytesFromHost: 0, bytesToHost: 0, droppedBacklog: 0, droppedToHost: 0 };
   readonly #onData = (chunk: Buffer): void => this.#fromHost(chunk);
   readonly #onReady = (): void => this.#pump();
   readonly #onConnect = (): void => this.#port.setLineConnected?.(true);
   readonly #onDisconnect = (): void => this.#port.setLineConnected?.(false);
   readonly #onHostRx = (bytes: Buffer): void => {
     this.#stats.bytesToHost += bytes.length;
-    this.#link.write(bytes);
+    if (!this.#link.write(bytes)) this.#stats.droppedToHost += bytes.length;
   };
 
   constructor(port: UartHostPort, link: ByteLink, opts: { backlogBytes?: number } = {}) {
     this.#port = port;
     this.#link = link;
     this.#limit = opts.backlogBytes ?? DEFAULT_UART_BACKLOG;
+    // Host bytes reach the FIFO through the backlog, so 0 would drop them all.
+    if (!Number.isSafeInteger(this.#limit) || this.#limit < 1) {
+      throw new ConfigError(`UART wire: backlogBytes must be a positive integer, not ${opts.backlogBytes}`);
+    }
     link.on('data', this.#onData);
     link.on('connect', this.#onConnect);
     link.on('disconnect', this.#onDisconnect);

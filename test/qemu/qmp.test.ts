@@ -183,6 +183,32 @@ t.test('an over-long line closes the connection; pending commands fail as closed
   await t.rejects(qmp.execute('after'), { code: 'ERR_QMP_CLOSED' }, 'no commands after close');
 });
 
+t.test('a QEMU that stops reading: commands queue up to the bound, then the connection closes (counted)', async (t) => {
+  const fake = await fakeServer(t, {
+    onCommand: (m, f) => {
+      // Answer the negotiation, then never read again.
+      f.sock().pause();
+      return ret(m.id);
+    },
+  });
+  const bound = 64 * 1024;
+  const qmp = await QmpClient.connect(fake.path, { maxQueuedBytes: bound, commandTimeoutMs: 0 });
+  const closed = new Promise<unknown>((r) => qmp.once('close', r));
+  const arg = { blob: 'z'.repeat(16 * 1024) };
+  const pending: Array<Promise<unknown>> = [];
+  // The kernel's socket buffers take the first few hundred KiB; then commands queue in the client.
+  for (let i = 0; i < 4096 && !qmp.closed; i++) pending.push(qmp.execute('human-monitor-command', arg).catch((e: unknown) => e));
+  t.ok(qmp.closed, `closed after ${pending.length} commands`);
+  const why = await closed;
+  t.ok(isQemuError(why, 'ERR_QMP_CLOSED'));
+  t.match(why, { message: /QEMU is not reading QMP commands \(\d+ bytes unsent, limit 65536\)/ });
+  const results = await Promise.all(pending);
+  t.ok(results.every((e) => isQemuError(e, 'ERR_QMP_CLOSED')), 'every pending command failed as closed');
+  t.match(results.at(-1), { message: /^QMP human-monitor-command: QEMU is not reading/ });
+  t.equal(qmp.stats().overflowDisconnects, 1);
+  await t.rejects(QmpClient.connect(fake.path, { maxQueuedBytes: 0 }), { code: 'ERR_BAD_CONFIG' });
+});
+
 t.test('QEMU exiting mid-command: pending commands reject, close is emitted once, nothing throws', async (t) => {
   const fake = await fakeServer(t, { onCommand: (m) => (m.execute === 'qmp_capabilities' ? ret(m.id) : undefined) });
   const qmp = await QmpClient.connect(fake.path);

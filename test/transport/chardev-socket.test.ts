@@ -282,3 +282,95 @@ t.test('TCP client reconnects to a restarted TCP server on the same port', async
   await until(() => client.connected && s2.connected, { clock, step: 50, what: 'reconnect' });
   t.equal(client.stats().connections, 2);
 });
+
+/** A raw peer on a UNIX server that never reads: what the server writes piles up in the server's queue. */
+async function nonReadingPeer(t: Test, opts: { maxQueuedBytes?: number } = {}) {
+  const dir = shortTempDir(t);
+  const p = path.join(dir, 's');
+  const server = new ChardevSocket({ endpoint: { kind: 'unix', path: p }, role: 'server', ...opts });
+  t.teardown(() => server.close());
+  await server.listen();
+  const peer = net.createConnection({ path: p });
+  peer.on('error', () => {});
+  t.teardown(() => peer.destroy());
+  peer.pause();
+  await Promise.all([once(peer, 'connect'), nextEvent(server, 'connect')]);
+  return { server, peer };
+}
+
+t.test('a peer that never reads is disconnected at the bound, counted, and its queue is freed', async (t) => {
+  const bound = 64 * 1024;
+  const { server } = await nonReadingPeer(t, { maxQueuedBytes: bound });
+  const overflows: unknown[] = [];
+  server.on('overflow', (o) => overflows.push(o));
+  const disconnected = nextEvent(server, 'disconnect');
+  const stream = server.peerStream!;
+  const chunk = Buffer.alloc(4096, 0x55);
+  let written = 0;
+  let most = 0;
+  // The kernel's socket buffers take the first few hundred KiB; the rest queues here until the bound.
+  while (written < 64 << 20 && server.write(chunk)) {
+    written += chunk.length;
+    most = Math.max(most, server.queuedBytes);
+  }
+  t.ok(written < 64 << 20, `disconnected after ${written} bytes`);
+  t.ok(most > 0 && most <= bound, `the queue never passed the bound (at most ${most})`);
+  t.equal(server.connected, false, 'the peer is gone at once');
+  t.ok(stream.destroyed, 'its socket is destroyed, and what was queued for it with it');
+  await disconnected;
+  const s = server.stats();
+  t.match(s, { overflowDisconnects: 1, disconnects: 1, queuedBytes: 0, maxQueuedBytes: bound });
+  t.ok(s.peakQueuedBytes > 0 && s.peakQueuedBytes <= bound, `peak ${s.peakQueuedBytes} within the bound`);
+  t.ok(s.overflowBytesDiscarded > bound - chunk.length && s.overflowBytesDiscarded <= bound + chunk.length, 'the discarded bytes are counted');
+  t.equal(overflows.length, 1);
+  t.match(overflows[0], { endpoint: /^unix:/, writeBytes: chunk.length, maxQueuedBytes: bound });
+  t.ok((overflows[0] as { queuedBytes: number }).queuedBytes + chunk.length > bound);
+  t.equal(server.write(chunk), false, 'later writes are dropped as for any missing peer');
+  t.equal(server.stats().bytesDropped, chunk.length);
+
+  // The server keeps listening: the next peer is served normally.
+  const next = net.createConnection({ path: (server.endpoint as { path: string }).path });
+  t.teardown(() => next.destroy());
+  await Promise.all([once(next, 'connect'), nextEvent(server, 'connect')]);
+  t.ok(server.write(Buffer.from('hi')));
+  const [got] = (await once(next, 'data')) as [Buffer];
+  t.equal(got.toString(), 'hi');
+});
+
+t.test('the default bound is 1 MiB; a single write into an empty queue always goes through', async (t) => {
+  const { server } = await nonReadingPeer(t);
+  t.equal(server.stats().maxQueuedBytes, 1 << 20);
+  const { server: small } = await nonReadingPeer(t, { maxQueuedBytes: 1024 });
+  t.ok(small.write(Buffer.alloc(8 << 20)), 'one large write is the writer\'s own business');
+  t.ok(small.queuedBytes > 1024, 'it queues past the bound');
+  t.notOk(small.write(Buffer.of(1)), 'but nothing more is queued behind it');
+  t.equal(small.stats().overflowDisconnects, 1);
+  for (const bad of [0, -1, 1.5, NaN, Infinity]) {
+    t.throws(() => new ChardevSocket({ endpoint: { kind: 'tcp', port: 0 }, role: 'server', maxQueuedBytes: bad }), { code: 'ERR_BAD_CONFIG' }, String(bad));
+  }
+});
+
+t.test('a peer that reads is never dropped, however much flows', async (t) => {
+  const bound = 64 * 1024;
+  const dir = shortTempDir(t);
+  const p = path.join(dir, 's');
+  const server = new ChardevSocket({ endpoint: { kind: 'unix', path: p }, role: 'server', maxQueuedBytes: bound });
+  t.teardown(() => server.close());
+  await server.listen();
+  const peer = net.createConnection({ path: p });
+  let received = 0;
+  peer.on('data', (b: Buffer) => (received += b.length));
+  t.teardown(() => peer.destroy());
+  await Promise.all([once(peer, 'connect'), nextEvent(server, 'connect')]);
+  const chunk = Buffer.alloc(8192);
+  const total = 4 << 20;
+  let refused = 0;
+  for (let sent = 0; sent < total; sent += chunk.length) {
+    // A writer that minds the queue, as the wire servers' steady traffic does.
+    while (server.queuedBytes > bound / 2) await new Promise((r) => setImmediate(r));
+    if (!server.write(chunk)) refused++;
+  }
+  t.equal(refused, 0, 'every write was taken');
+  await until(() => received === total, { what: 'everything delivered' });
+  t.match(server.stats(), { overflowDisconnects: 0, bytesOut: total });
+});

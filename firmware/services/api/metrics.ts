@@ -9,6 +9,7 @@
  */
 import { RX_DROP_REASONS, TX_DROP_REASONS } from '../../mctp/counters.js';
 import type { ApiContext } from './context.js';
+import { STREAM_DROP_REASONS, STREAM_KINDS, type StreamStats } from './streams.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -69,6 +70,8 @@ export interface MetricsSources {
   startedAt: number;
   /** Console bytes counted by the API when the console has no stats() of its own. */
   consoleBytes: { fromHostBytes: number; toHostBytes: number };
+  /** The API's own connections and streams (absent: not exported). */
+  streams?: StreamStats;
 }
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -144,6 +147,18 @@ export function renderMetrics(src: MetricsSources): string {
     const f = x.family('bmcemu_console_bytes_total', 'counter', 'Console bytes, by direction.');
     f(b.fromHostBytes, { direction: 'from-host' });
     f(b.toHostBytes, { direction: 'to-host' });
+  }
+
+  // ---- the API itself ------------------------------------------------------------
+  if (src.streams) {
+    const st = src.streams;
+    x.family('bmcemu_api_connections_refused_total', 'counter', 'Connections closed on accept because the API had its maximum open.')(st.connections.refused);
+    const open = x.family('bmcemu_api_streams', 'gauge', 'Streams open now, by kind (sse, console).');
+    const drops = x.family('bmcemu_api_stream_drops_total', 'counter', 'Streams refused (over-cap) or dropped for not reading (slow-client), by kind.');
+    for (const kind of STREAM_KINDS) {
+      open(st.streams[kind].open, { kind });
+      for (const reason of STREAM_DROP_REASONS) drops(st.streams[kind].drops[reason], { kind, reason });
+    }
   }
   return x.toString();
 }

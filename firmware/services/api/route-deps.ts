@@ -3,6 +3,7 @@ import type { Clock } from '../../../lib/clock.js';
 import type { CaptureManager } from './capture.js';
 import type { ApiContext } from './context.js';
 import type { EventHub } from './hub.js';
+import type { StreamRegistry } from './streams.js';
 
 export interface RouteDeps {
   ctx: ApiContext;
@@ -17,6 +18,8 @@ export interface RouteDeps {
   /** Console bytes the API counted (used when the console has no stats()). */
   consoleBytes: { fromHostBytes: number; toHostBytes: number };
   sseKeepAliveMs: number;
+  /** Caps on open streams and on what one slow client may queue; counts refusals and drops. */
+  streams: StreamRegistry;
   /** Register work to do when the server closes (end SSE streams, answer pending waits). */
   onShutdown(fn: () => void): () => void;
 }

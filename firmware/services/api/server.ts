@@ -3,12 +3,18 @@
  * ApiContext, enforces the listen policy (loopback, or a bearer token), and
  * on listen writes `api.json` into the runtime directory so the CLI can find
  * the instance (removed again on close).
+ *
+ * It also bounds what clients can make it hold: at most maxConnections open
+ * connections (more are closed on accept), at most so many SSE streams and
+ * console websockets (more get 503 E_TOO_MANY_STREAMS), and at most so many
+ * bytes queued for one slow stream client (streams.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Clock } from '../../../lib/clock.js';
+import { ConfigError } from '../../../lib/errors.js';
 import { API_JSON } from '../../../transport/runtime-files.js';
 import { checkListenPolicy, installAuth } from './auth.js';
 import { CaptureManager, DEFAULT_CAPTURE_MAX_BYTES } from './capture.js';
@@ -16,6 +22,7 @@ import type { ApiContext } from './context.js';
 import { dashboardRoutes, type DashboardAssets } from './dashboard.js';
 import { installErrorHandlers } from './errors.js';
 import { EventHub } from './hub.js';
+import { DEFAULT_STREAM_LIMITS, StreamRegistry, checkStreamLimits, type StreamLimits, type StreamStats } from './streams.js';
 import { registerOpenApi } from './openapi.js';
 import type { RouteDeps } from './route-deps.js';
 import { captureRoutes } from './routes/capture.js';
@@ -47,7 +54,13 @@ export interface ApiServerOptions {
   sseKeepAliveMs?: number;
   /** Where the web dashboard's files are (default: this checkout's), or false to serve none. */
   dashboard?: DashboardAssets | false;
+  /** Connections open at once (default 256); the server closes more as they are accepted. */
+  maxConnections?: number;
+  /** Caps on SSE streams and console websockets, and on one slow client's backlog (defaults: DEFAULT_STREAM_LIMITS). */
+  streams?: Partial<StreamLimits>;
 }
+
+export const DEFAULT_MAX_CONNECTIONS = 256;
 
 export interface ApiAddress {
   /** What a client on this machine connects to (a wildcard listen becomes loopback). */
@@ -67,6 +80,8 @@ export interface ApiJson extends ApiAddress {
 export interface ApiServer {
   readonly app: FastifyInstance;
   readonly hub: EventHub;
+  /** Open streams, refusals and drops (also in /metrics). */
+  streamStats(): StreamStats;
   readonly address: ApiAddress | null;
   listen(): Promise<ApiAddress>;
   close(): Promise<void>;
@@ -101,6 +116,12 @@ export async function createApiServer(ctx: ApiContext, opts: ApiServerOptions = 
   checkListenPolicy(host, opts.token);
   const now = opts.now ?? Date.now;
   const clock = opts.clock ?? ctx.stack.clock;
+  const maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  if (!Number.isSafeInteger(maxConnections) || maxConnections < 1) {
+    throw new ConfigError(`API maxConnections must be a positive integer, not ${opts.maxConnections}`);
+  }
+  const streamLimits = { ...DEFAULT_STREAM_LIMITS, ...opts.streams };
+  checkStreamLimits(streamLimits);
 
   const logger = opts.logger ?? false;
   const app = Fastify({
@@ -110,6 +131,11 @@ export async function createApiServer(ctx: ApiContext, opts: ApiServerOptions = 
     // Open SSE streams and long polls are ended by the shutdown hooks first; nothing else should hold close() up.
     forceCloseConnections: true,
   });
+
+  // Node closes a connection accepted over the cap at once and says 'drop'.
+  app.server.maxConnections = maxConnections;
+  const streams = new StreamRegistry({ limits: streamLimits, maxConnections, clock, log: (line) => app.log.warn(line) });
+  app.server.on('drop', () => streams.connectionRefused());
 
   const hub = new EventHub(ctx, { now });
   const captures = new CaptureManager(ctx.stack, {
@@ -128,6 +154,7 @@ export async function createApiServer(ctx: ApiContext, opts: ApiServerOptions = 
     startedAt: ctx.startedAt ?? now(),
     consoleBytes,
     sseKeepAliveMs: opts.sseKeepAliveMs ?? 15000,
+    streams,
     onShutdown(fn) {
       shutdown.add(fn);
       return () => shutdown.delete(fn);
@@ -166,6 +193,7 @@ export async function createApiServer(ctx: ApiContext, opts: ApiServerOptions = 
   app.addHook('onClose', async () => {
     captures.closeAll();
     hub.stop();
+    streams.flushLog();
     stopCounting?.();
     if (apiJson && address) removeApiJson(apiJson, address.url);
   });
@@ -180,6 +208,7 @@ export async function createApiServer(ctx: ApiContext, opts: ApiServerOptions = 
   return {
     app,
     hub,
+    streamStats: () => streams.stats(),
     get address() {
       return address;
     },

@@ -14,7 +14,7 @@ export interface SseStream {
   readonly closed: boolean;
 }
 
-/** Bytes queued for one slow client before it is disconnected. */
+/** Bytes queued for one slow client before it is disconnected (the default of maxBacklogBytes). */
 export const MAX_BACKLOG = 1 << 20;
 
 export interface SseOptions {
@@ -22,7 +22,11 @@ export interface SseOptions {
   retryMs?: number;
   /** Prefix of every `id:` line (the hub's epoch), so ids from another server run are recognisable. */
   idPrefix?: string;
+  /** Bytes that may wait for the client (default MAX_BACKLOG); past it the client is dropped. */
+  maxBacklogBytes?: number;
   onClose(): void;
+  /** The client was dropped for not reading; called before onClose. */
+  onSlowClient?(queuedBytes: number): void;
 }
 
 export function openSse(res: ServerResponse, opts: SseOptions): SseStream {
@@ -44,11 +48,15 @@ export function openSse(res: ServerResponse, opts: SseOptions): SseStream {
   };
   res.on('close', finish);
   // The hub never waits for a client. One that stops reading is cut off once
-  // its backlog passes the bound; it reconnects with Last-Event-ID.
+  // its backlog passes the bound (destroying the socket frees the backlog);
+  // it reconnects with Last-Event-ID.
+  const maxBacklog = opts.maxBacklogBytes ?? MAX_BACKLOG;
   const write = (s: string): void => {
     if (closed) return;
-    if (res.writableLength > MAX_BACKLOG) {
+    const queued = res.writableLength;
+    if (queued > maxBacklog) {
       res.destroy();
+      opts.onSlowClient?.(queued);
       finish();
       return;
     }

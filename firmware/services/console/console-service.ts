@@ -4,25 +4,52 @@
  * us), keeps a rolling log, streams new output to subscribers, sends input to
  * the host, and lets callers wait for a line — the readiness mechanism for
  * boot milestones, with no sleeps.
+ *
+ * Input is bounded: the tty takes bytes as fast as the VUART drains them (a
+ * FIFO-load at a time), far slower than a websocket client can type or paste,
+ * so bytes waiting for the tty are capped at maxInputBytes; beyond, input is
+ * dropped and counted (inputBytesDropped), as a real console server drops
+ * what its client sends faster than the UART can go.
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
+import { ConfigError } from '../../../lib/errors.js';
 import { waitFor } from '../../../lib/wait.js';
 
 export const DEFAULT_CONSOLE_LOG_BYTES = 1 << 20;
+/** Bytes typed into the host that may wait for the tty (default of maxInputBytes). */
+export const DEFAULT_CONSOLE_MAX_INPUT_BYTES = 1 << 20;
+
+export interface ConsoleServiceStats {
+  /** Host output seen since start. */
+  fromHostBytes: number;
+  /** Input accepted for the host. */
+  toHostBytes: number;
+  /** Input dropped because maxInputBytes were already waiting for the tty. */
+  inputBytesDropped: number;
+  /** Input waiting for the tty now. */
+  inputQueuedBytes: number;
+}
 
 export class ConsoleService extends EventEmitter<{ data: [Buffer]; line: [string] }> {
   readonly #tty: Duplex;
   readonly #limit: number;
+  readonly #maxInput: number;
+  #toHost = 0;
+  #inputDropped = 0;
   #chunks: Buffer[] = [];
   #bytes = 0;
   #total = 0;
   #partial = '';
 
-  constructor(tty: Duplex, opts: { logBytes?: number } = {}) {
+  constructor(tty: Duplex, opts: { logBytes?: number; maxInputBytes?: number } = {}) {
     super();
     this.#tty = tty;
     this.#limit = opts.logBytes ?? DEFAULT_CONSOLE_LOG_BYTES;
+    this.#maxInput = opts.maxInputBytes ?? DEFAULT_CONSOLE_MAX_INPUT_BYTES;
+    if (!Number.isSafeInteger(this.#maxInput) || this.#maxInput < 1) {
+      throw new ConfigError(`console: maxInputBytes must be a positive integer, not ${opts.maxInputBytes}`);
+    }
     tty.on('data', (chunk: Buffer) => this.#append(chunk));
     tty.on('error', () => {});
   }
@@ -38,9 +65,28 @@ export class ConsoleService extends EventEmitter<{ data: [Buffer]; line: [string
     return all.length > this.#limit ? all.subarray(all.length - this.#limit) : all;
   }
 
-  /** Send input to the host. */
-  write(data: Buffer | string): void {
+  /**
+   * Send input to the host. False (and the input dropped, counted) when
+   * maxInputBytes already wait for the tty, or the tty is closed.
+   */
+  write(data: Buffer | string): boolean {
+    const n = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    if (this.#tty.destroyed || !this.#tty.writable || this.#tty.writableLength + n > this.#maxInput) {
+      this.#inputDropped += n;
+      return false;
+    }
+    this.#toHost += n;
     this.#tty.write(data);
+    return true;
+  }
+
+  stats(): ConsoleServiceStats {
+    return {
+      fromHostBytes: this.#total,
+      toHostBytes: this.#toHost,
+      inputBytesDropped: this.#inputDropped,
+      inputQueuedBytes: this.#tty.writableLength,
+    };
   }
 
   /**

@@ -49,11 +49,11 @@ async function rawHost(p: string) {
   };
 }
 
-async function socketServer(t: Test, channel = 1) {
+async function socketServer(t: Test, channel = 1, opts: { maxQueuedBytes?: number } = {}) {
   const dir = shortTempDir(t);
   const p = path.join(dir, 'kcs.sock');
   const kcs = new FakeKcsChannel();
-  const chardev = new ChardevSocket({ endpoint: { kind: 'unix', path: p }, role: 'server' });
+  const chardev = new ChardevSocket({ endpoint: { kind: 'unix', path: p }, role: 'server', ...opts });
   const server = new KcsWireServer(kcs, chardev, { channel });
   await chardev.listen();
   t.teardown(async () => {
@@ -559,4 +559,51 @@ t.test('the example exchange in docs/kcs-wire.md is exactly what the model does'
   send([0x02, 0x01, 0xaa], [0x07, 0x00, 0x00], [0x01, 0x05, 0x00]);
   send([0x03, 0x00, 0x5a]);
   t.same(transcript, documented);
+});
+
+t.test('a host that floods SYNC and never reads is dropped at the output bound; memory returns', async (t) => {
+  const bound = 32 * 1024;
+  const { chardev, server, path: p } = await socketServer(t, 3, { maxQueuedBytes: bound });
+  const host = await rawHost(p);
+  host.sock.pause(); // sends, never reads (so it would not even notice the hang-up)
+  t.teardown(() => host.sock.destroy());
+  const gone = nextEvent(chardev, 'disconnect');
+  const overflow = nextEvent<{ queuedBytes: number; maxQueuedBytes: number }>(chardev, 'overflow');
+  // 10,000 SYNCs per write; each is answered with a SYNC reply and a hello (6 bytes).
+  const burst = Buffer.alloc(3 * 10_000);
+  for (let i = 0; i < burst.length; i += 3) burst.set([0x03, 0x00, i & 0xff], i);
+  let sent = 0;
+  let peak = 0;
+  while (chardev.stats().overflowDisconnects === 0 && sent < 64 << 20) {
+    host.sock.write(burst);
+    sent += burst.length;
+    await new Promise((r) => setImmediate(r));
+    peak = Math.max(peak, chardev.queuedBytes);
+  }
+  const o = await overflow;
+  await gone;
+  t.ok(sent < 64 << 20, `dropped after ${sent} bytes of SYNC`);
+  t.equal(o.maxQueuedBytes, bound);
+  t.ok(peak <= bound + 2 * 64 * 1024, `the queue stayed bounded (peak seen ${peak})`);
+  t.ok(server.stats().syncs > 0, 'it was answering until then');
+  const s = chardev.stats();
+  t.match(s, { overflowDisconnects: 1, connected: false, queuedBytes: 0 }, 'counted, and nothing is queued any more');
+  t.ok(s.overflowBytesDiscarded > 0);
+  // The wire is still served: a new host gets its hello and answers.
+  const next = await rawHost(p);
+  next.sock.write(Buffer.of(0x03, 0x00, 0x42));
+  t.equal(await next.expect(9), '800103' + '830042' + '800103');
+  next.sock.destroy();
+  await nextEvent(chardev, 'disconnect');
+});
+
+t.test('the server holds at most a partial frame of input, however it is split', async (t) => {
+  const { server, modelLink, hostLink } = memorySetup();
+  const syncs = Buffer.alloc(3 * 1000 + 2);
+  for (let i = 0; i + 3 <= syncs.length; i += 3) syncs.set([0x03, 0x00, 0x01], i);
+  hostLink.write(syncs);
+  t.equal(server.stats().syncs, 1000, 'every complete frame answered at once');
+  t.equal(modelLink.sentBytes().length, 3 + 1000 * 6, 'and its replies written, not held');
+  hostLink.disconnect();
+  t.equal(server.stats().partialBytesDiscarded, 2, 'only the 2-byte tail was held');
 });

@@ -1,11 +1,15 @@
 /** The UART wire server: one host side for both 16550-style ports, the VUART and the UART on a line. */
+import { EventEmitter, once } from 'node:events';
+import net from 'node:net';
+import path from 'node:path';
 import t from 'tap';
 import { ManualClock } from '../../../lib/clock.js';
-import { FCR_ENABLE_FIFO, UART_FCR, UART_LSR, UART_RBR, LSR_DR } from '../../../hw-models/uart-16550.js';
+import { FCR_ENABLE_FIFO, UART_FCR, UART_LSR, UART_RBR, LSR_DR, type UartHostPort } from '../../../hw-models/uart-16550.js';
 import { Uart } from '../../../hw-models/uart.js';
 import { Vuart } from '../../../hw-models/vuart.js';
 import { UartWire } from '../../../hw-models/wire-servers/uart-wire-server.js';
-import { memoryLinkPair } from '../../transport/helpers/util.js';
+import { ChardevSocket } from '../../../transport/chardev-socket.js';
+import { memoryLinkPair, nextEvent, shortTempDir } from '../../transport/helpers/util.js';
 
 t.test('a UART on the wire: a peer attaching or leaving is the line coming and going', async (t) => {
   const uart = new Uart({ clock: new ManualClock() });
@@ -58,4 +62,57 @@ t.test('the VUART has no line: connects and disconnects change nothing', async (
   connect();
   b.disconnect();
   t.same(vuart.snapshot(), before);
+});
+
+/** A host port that takes everything at once and lets the test play the BMC sending. */
+class FakePort extends EventEmitter {
+  line: boolean[] = [];
+  hostTransmitRoom(): number {
+    return 16;
+  }
+  hostTransmit(b: Uint8Array): number {
+    return Math.min(16, b.length);
+  }
+  setLineConnected(c: boolean): void {
+    this.line.push(c);
+  }
+}
+
+t.test('a console peer that never reads is dropped at the link bound; later output is counted as dropped', async (t) => {
+  const dir = shortTempDir(t);
+  const p = path.join(dir, 'console.sock');
+  const bound = 16 * 1024;
+  const link = new ChardevSocket({ endpoint: { kind: 'unix', path: p }, role: 'server', maxQueuedBytes: bound });
+  const port = new FakePort();
+  const wire = new UartWire(port as unknown as UartHostPort, link);
+  t.teardown(async () => {
+    wire.detach();
+    await link.close();
+  });
+  await link.listen();
+  const peer = net.createConnection({ path: p });
+  peer.on('error', () => {});
+  peer.pause();
+  t.teardown(() => peer.destroy());
+  await Promise.all([once(peer, 'connect'), nextEvent(link, 'connect')]);
+  const gone = nextEvent(link, 'disconnect');
+  const chunk = Buffer.alloc(4096, 0x2e);
+  let sent = 0;
+  while (link.stats().overflowDisconnects === 0 && sent < 64 << 20) {
+    port.emit('host-rx', chunk);
+    sent += chunk.length;
+  }
+  await gone;
+  t.ok(sent < 64 << 20, `dropped after ${sent} bytes`);
+  t.same(port.line, [false, true, false], 'the line went down with the peer');
+  t.match(link.stats(), { overflowDisconnects: 1, queuedBytes: 0 });
+  const before = wire.stats().droppedToHost;
+  t.equal(before, chunk.length, 'the write that did not fit');
+  port.emit('host-rx', chunk);
+  t.match(wire.stats(), { bytesToHost: sent + chunk.length, droppedToHost: before + chunk.length });
+});
+
+t.test('a backlog that could hold nothing is a configuration error', async (t) => {
+  const { a } = memoryLinkPair();
+  for (const bad of [0, -1, 1.5]) t.throws(() => new UartWire(new Vuart(), a, { backlogBytes: bad }), { code: 'ERR_BAD_CONFIG' });
 });

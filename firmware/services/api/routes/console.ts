@@ -2,16 +2,25 @@
  * The host console: the rolling log as text, and a live two-way websocket
  * (binary frames out: bytes from the host; any frame in: bytes typed to the
  * host). The console never waits for a websocket client: one that falls too
- * far behind is disconnected with close code 1013 and can reconnect.
+ * far behind is disconnected with close code 1013 and can reconnect; if it
+ * does not take the close frame within CONSOLE_WS_CLOSE_GRACE_MS either (it
+ * is not reading at all) its connection is cut, which frees its backlog.
+ * How many consoles may be open, and how far behind one may fall, are the
+ * server's stream limits (streams.ts).
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { TimerHandle } from '../../../../lib/clock.js';
 import type { ConsolePart } from '../context.js';
 import { ApiError, notImplemented } from '../errors.js';
 import type { RouteDeps } from '../route-deps.js';
 import { errors } from '../schemas.js';
+import type { StreamSlot } from '../streams.js';
 
-/** Bytes queued for one websocket client before it is cut off. */
+/** Bytes queued for one websocket client before it is cut off (the default of the server's consoleMaxBacklogBytes). */
 export const CONSOLE_WS_MAX_BACKLOG = 1 << 20;
+
+/** How long a client dropped for falling behind has to take the 1013 close before its connection is cut. */
+export const CONSOLE_WS_CLOSE_GRACE_MS = 1000;
 
 /** The websocket, as much of the `ws` API as this file uses. */
 interface ConsoleSocket {
@@ -19,6 +28,7 @@ interface ConsoleSocket {
   readonly readyState: number;
   send(data: Buffer, opts: { binary: boolean }): void;
   close(code?: number, reason?: string): void;
+  terminate(): void;
   on(event: 'message', fn: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): void;
   on(event: 'close' | 'error', fn: () => void): void;
 }
@@ -68,10 +78,12 @@ export const consoleRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
         properties: { replay: { type: 'boolean', default: false } },
         additionalProperties: false,
       },
-      response: { ...errors(400, 426, 501) },
+      response: { ...errors(400, 426, 501, 503) },
     },
     preValidation: async () => {
       need();
+      // Refuse the upgrade (503 E_TOO_MANY_STREAMS) while every console slot is taken.
+      deps.streams.check('console');
     },
     handler: async (_request: FastifyRequest, reply: FastifyReply) => {
       reply.header('upgrade', 'websocket');
@@ -79,11 +91,24 @@ export const consoleRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
     },
     wsHandler: (socket: ConsoleSocket, request: FastifyRequest<{ Querystring: { replay?: boolean } }>) => {
       const con = need();
+      let slot: StreamSlot;
+      try {
+        slot = deps.streams.open('console');
+      } catch {
+        // Another upgrade took the last slot since preValidation: refused (and counted) all the same.
+        socket.close(1013, 'too many console clients; retry later');
+        return;
+      }
       const counting = !con.stats;
+      const maxBacklog = deps.streams.maxBacklog('console');
+      let cut: TimerHandle | null = null;
       const send = (chunk: Buffer): void => {
         if (socket.readyState !== OPEN) return;
-        if (socket.bufferedAmount > CONSOLE_WS_MAX_BACKLOG) {
+        const queued = socket.bufferedAmount;
+        if (queued > maxBacklog) {
+          deps.streams.slowClient('console', queued);
           socket.close(1013, 'console client too slow; reconnect');
+          cut = deps.clock.setTimeout(() => socket.terminate(), CONSOLE_WS_CLOSE_GRACE_MS);
           return;
         }
         socket.send(chunk, { binary: true });
@@ -104,6 +129,8 @@ export const consoleRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
       const done = (): void => {
         unsubscribe();
         stopShutdown();
+        cut?.cancel();
+        slot.release();
       };
       socket.on('close', done);
       socket.on('error', done);

@@ -13,7 +13,7 @@ export const metricsRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
     },
     handler: async (_request, reply) =>
       reply.type(METRICS_CONTENT_TYPE).send(
-        renderMetrics({ ctx: deps.ctx, now: deps.now, startedAt: deps.startedAt, consoleBytes: deps.consoleBytes }),
+        renderMetrics({ ctx: deps.ctx, now: deps.now, startedAt: deps.startedAt, consoleBytes: deps.consoleBytes, streams: deps.streams.stats() }),
       ),
   });
 };

@@ -29,15 +29,19 @@ export const readinessRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
       tags: ['readiness'],
       produces: ['text/event-stream'],
       headers: { type: 'object', properties: { 'last-event-id': { type: 'string' } } },
-      response: { 200: { description: 'an endless text/event-stream', type: 'string' } },
+      response: { 200: { description: 'an endless text/event-stream', type: 'string' }, ...errors(503) },
     },
     handler: async (request, reply) => {
       const lastId = hub.parseEventId(request.headers['last-event-id']);
+      // Over the cap: 503 E_TOO_MANY_STREAMS, answered as any error (nothing is hijacked yet).
+      const slot = deps.streams.open('sse');
       reply.hijack();
-      const unsubscribe: Array<() => void> = [];
+      const unsubscribe: Array<() => void> = [slot.release];
       const stream = openSse(reply.raw, {
         keepAliveMs: deps.sseKeepAliveMs,
         idPrefix: hub.epoch,
+        maxBacklogBytes: deps.streams.maxBacklog('sse'),
+        onSlowClient: (queued) => deps.streams.slowClient('sse', queued),
         onClose: () => unsubscribe.forEach((u) => u()),
       });
       // Catch-up and subscription happen in the same turn: nothing falls between them.

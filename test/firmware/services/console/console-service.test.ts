@@ -1,5 +1,6 @@
 /** Host console: guest bytes over the UART wire through the VUART model and its tty driver into the console service. */
 import { EventEmitter } from 'node:events';
+import { Duplex } from 'node:stream';
 import t from 'tap';
 import { Vuart } from '../../../../hw-models/vuart.js';
 import { UartWire } from '../../../../hw-models/wire-servers/uart-wire-server.js';
@@ -67,4 +68,19 @@ t.test('a guest writing with nobody reading never stalls: the backlog is bounded
   t.equal(s.bytesFromHost, 5000);
   t.equal(s.droppedBacklog, 4000);
   t.ok(s.backlogBytes <= 1000);
+});
+
+t.test('input waiting for the tty is bounded: beyond it, input is dropped and counted', async (t) => {
+  // A tty that never finishes a write: the VUART's host side stopped draining.
+  const stuck = new Duplex({ read() {}, write(_chunk, _enc, _cb) {} });
+  const console = new ConsoleService(stuck, { maxInputBytes: 100 * 1024 });
+  const frame = Buffer.alloc(64 * 1024, 0x61);
+  t.ok(console.write(frame), 'the first frame is taken');
+  t.notOk(console.write(frame), 'a second would pass the bound');
+  t.ok(console.write('ls\n'), 'a short line still fits');
+  t.match(console.stats(), { toHostBytes: 64 * 1024 + 3, inputBytesDropped: 64 * 1024, inputQueuedBytes: 64 * 1024 + 3 });
+  console.close();
+  t.notOk(console.write('x'), 'nothing goes to a closed tty');
+  t.equal(console.stats().inputBytesDropped, 64 * 1024 + 1);
+  t.throws(() => new ConsoleService(new Duplex({ read() {}, write() {} }), { maxInputBytes: 0 }), { code: 'ERR_BAD_CONFIG' });
 });
