@@ -73,7 +73,7 @@ t.test('a start after SIGKILL reports the dead instance and clears what it left'
   const line = await second.waitFor(/.*exited without cleaning up.*/);
   t.equal(
     line,
-    `bmcemu: runtime directory ${dir}: bmcemu pid ${deadPid} exited without cleaning up; removed its bmcemu.pid, api.json, host-console.sock, kcs-mctp.sock, mctp-serial.sock`,
+    `bmcemu: runtime directory ${dir}: bmcemu pid ${deadPid} exited without cleaning up; removed its bmcemu.pid, api.json, host-console.sock, ipmi.sock, kcs-mctp.sock, mctp-serial.sock`,
     'one line: whose leftovers, and what was removed',
   );
   await second.waitFor(READY);
