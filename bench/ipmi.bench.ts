@@ -192,6 +192,10 @@ export async function run({ short }: { short: boolean }): Promise<Results> {
       floors.push(await start(floor.tcp.name, async () => floor.tcp));
     } catch (e) {
       out['floor'] = `did not run (${(e as Error).message.split('\n')[0]})`;
+      for (const t of floors.splice(0)) {
+        t.client.close();
+        await t.proc.stop();
+      }
     }
 
     // The mix: what every BMC present answers in full.
