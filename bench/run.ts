@@ -8,6 +8,7 @@ import { run as api } from './api.bench.js';
 import { run as astlpc } from './astlpc.bench.js';
 import { run as boot } from './boot.bench.js';
 import { run as core } from './mctp-core.bench.js';
+import { run as ipmi } from './ipmi.bench.js';
 import { run as kcsWire } from './kcs-wire.bench.js';
 import { run as serial } from './serial.bench.js';
 
@@ -17,6 +18,7 @@ const benches: Array<[string, (o: { short: boolean }) => Promise<Record<string, 
   ['serial-binding', serial],
   ['kcs-wire', kcsWire],
   ['astlpc (two processes)', astlpc],
+  ['IPMI over the VM protocol: bmcemu vs ipmi_sim', ipmi],
   ['status API (dashboard load)', api],
   ['boot to MCTP (QEMU, TCG)', boot],
 ];

@@ -49,6 +49,12 @@ export class SdrRepository {
   readonly builtAt: number;
   readonly #sources: SdrSource[];
   readonly #reservation: Reservation;
+  /**
+   * Allocation units the records take, counted once: a record's values change
+   * (thresholds) but never its length (type and name are fixed), and Get SDR
+   * Repository Info would otherwise rebuild every record on every call.
+   */
+  readonly #usedUnits: number;
 
   constructor(opts: SdrRepositoryOptions) {
     if (opts.sources.length > 0xfffe) throw new ConfigError(`an SDR repository holds at most 65534 records, got ${opts.sources.length}`);
@@ -67,6 +73,7 @@ export class SdrRepository {
       used += unitsFor(len);
     });
     if (used > this.capacityUnits) throw new ConfigError(`SDR records need ${used * SDR_ALLOCATION_UNIT} bytes, the repository has ${capacity}`);
+    this.#usedUnits = used;
   }
 
   get count(): number {
@@ -74,7 +81,7 @@ export class SdrRepository {
   }
 
   usedUnits(): number {
-    return this.#sources.reduce((n, s) => n + unitsFor(SDR_HEADER_SIZE + bodyOf(s).body.length), 0);
+    return this.#usedUnits;
   }
 
   info(): SdrRepositoryInfo {

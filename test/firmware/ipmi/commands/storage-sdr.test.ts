@@ -143,6 +143,15 @@ t.test('Set Sensor Thresholds shows in the Full Sensor Record', async (t) => {
   t.same((await run(NETFN.STORAGE, SDR_CMD.GET_SDR, [0, 0, 0x01, 0x00, 0, 0xff])).slice(3 + 36, 3 + 42), [50, 45, 38, 0, 0, 0]);
 });
 
+t.test('the space Get SDR Repository Info reports (counted once) is what the records take after a threshold change', async (t) => {
+  const { run, sdr } = setup();
+  await run(NETFN.SENSOR_EVENT, SENSOR_CMD.SET_SENSOR_THRESHOLDS, [0x01, 0x38, 0, 0, 0, 30, 35, 40]);
+  let units = 0;
+  for (let id = 1; id <= sdr.count; id++) units += Math.ceil(sdr.get(id)!.record.length / 16);
+  t.equal(sdr.usedUnits(), units);
+  t.same((await run(NETFN.STORAGE, SDR_CMD.GET_SDR_REPOSITORY_INFO)).slice(4, 6), u16(2048 - units * 16));
+});
+
 t.test('repository limits are configuration errors', async (t) => {
   const big = { type: 0x01, body: Buffer.alloc(60) };
   t.throws(() => new SdrRepository({ sources: [big] }), { code: 'ERR_BAD_CONFIG', message: /65 bytes/ });
