@@ -79,6 +79,8 @@ function bodySize(version: number, packet: number): number {
 export class LibmctpHost extends EventEmitter {
   readonly log: string[] = [];
   readonly received: Buffer[] = [];
+  /** Every STR value mctp_astlpc_update_channel looked at, in order. */
+  readonly statusSeen: number[] = [];
   /** astlpc->kcs_status: the STR value the last update looked at. */
   kcsStatus = 0;
   /** astlpc->proto->version; null while no proto is assigned (before the first init_host got that far). */
@@ -126,13 +128,20 @@ export class LibmctpHost extends EventEmitter {
     return this.#pending > 0;
   }
 
-  /** mctp_register_bus → binding start → mctp_astlpc_init_host. 0, -EHOSTDOWN, -EINVAL or -EIO. */
-  register(): Promise<number> {
-    return this.#run(async () => {
+  /**
+   * mctp_register_bus → binding start → mctp_astlpc_init_host. 0, -EHOSTDOWN,
+   * -EINVAL or -EIO. On success the application starts its poll loop: one
+   * poll at once (a byte may already be waiting in ODR, whose interrupt came
+   * before anyone listened), then one per interrupt.
+   */
+  async register(): Promise<number> {
+    const rc = await this.#run(async () => {
       const rc = await this.#initHost();
       if (rc === 0) this.registered = true;
       return rc;
     });
+    if (rc === 0) this.#queuePoll();
+    return rc;
   }
 
   /** mctp_astlpc_poll, once. */
@@ -337,6 +346,7 @@ export class LibmctpHost extends EventEmitter {
 
   /** mctp_astlpc_update_channel. */
   async #updateChannel(status: number): Promise<number> {
+    this.statusSeen.push(status);
     const updated = this.kcsStatus ^ status;
     let rc = 0;
     if (updated & KCS_STATUS_BMC_READY) {
