@@ -80,6 +80,9 @@ export class Ast2500Soc {
   }
 
   async close(): Promise<void> {
+    // A host still connected gets to read the BMC's last status update first
+    // (docs/kcs-wire.md §7 "Model shutdown and restart").
+    await this.kcsWireServer.drain();
     this.kcsWireServer.detach();
     await this.kcsWire.close();
     this.uartWire.detach();

@@ -100,7 +100,12 @@ export class BmcFirmware {
     });
   }
 
-  /** Bring the link up: the binding publishes BMC_READY and waits for the host's Init. */
+  /**
+   * Bring the link up: the binding publishes BMC_READY and waits for the
+   * host's Init — after announcing the end of a predecessor's channel if the
+   * window still holds one (a restarted bmcemu: docs/astlpc.md "BMC restart
+   * across processes").
+   */
   start(): void {
     const iface = this.stack.addInterface(ASTLPC_IFNAME, this.astlpc);
     this.stack.addAddress(ASTLPC_IFNAME, this.eid);
@@ -139,6 +144,12 @@ export class BmcFirmware {
     this.astlpc.on('state', fn);
   }
 
+  /**
+   * Closing the stack closes the astlpc binding, which announces going down
+   * (STR 0x00 + dummy) before this resolves; the SoC's close then gives a
+   * connected host the time to read it before the KCS wire goes
+   * (docs/astlpc.md "BMC restart across processes").
+   */
   async stop(): Promise<void> {
     this.#serialRunning = false;
     this.busOwner.stop();

@@ -53,6 +53,16 @@ export class RouteTable {
 
   /** Add a route; newest first, exact duplicates (same net, min and max) refused. */
   add(rt: RouteEntry): void {
+    this.check(rt);
+    this.#routes.unshift(rt);
+  }
+
+  /**
+   * Throw what add(rt) would throw (EINVAL, EEXIST), changing nothing.
+   * `except` names entries the caller is about to remove, which therefore
+   * cannot clash (an interface's own local routes when it changes address).
+   */
+  check(rt: RouteEntry, except: (existing: RouteEntry) => boolean = () => false): void {
     if (!isUnicastEid(rt.min) || !isUnicastEid(rt.max) || rt.max < rt.min) {
       throw new MctpError('EINVAL', `route range ${rt.min}-${rt.max} must be unicast EIDs (8..254), low to high`);
     }
@@ -67,11 +77,14 @@ export class RouteTable {
     // One EID may be local on several interfaces (a BMC is EID 8 on every
     // link), so local routes only clash on the same interface.
     const clash = (r: RouteEntry): boolean =>
-      routeNet(r) === net && r.min === rt.min && r.max === rt.max && (rt.type !== 'local' || r.type !== 'local' || r.dev === rt.dev);
+      !except(r) &&
+      routeNet(r) === net &&
+      r.min === rt.min &&
+      r.max === rt.max &&
+      (rt.type !== 'local' || r.type !== 'local' || r.dev === rt.dev);
     if (this.#routes.some(clash)) {
       throw new MctpError('EEXIST', `a route for ${rt.min}-${rt.max} on net ${net} already exists`);
     }
-    this.#routes.unshift(rt);
   }
 
   /** Remove the route matching net/min/max (and type unicast, as RTM_DELROUTE). */

@@ -24,7 +24,7 @@ import {
   isU32,
   isUnicastEid,
 } from './constants.js';
-import { MctpError } from './errors.js';
+import { MctpError, isMctpError } from './errors.js';
 import { fragmentMessage } from './fragment.js';
 import { decodeHeader, MCTP_HDR_FLAG_TO, MCTP_HDR_TAG_MASK } from './header.js';
 import { MctpInterface, type InterfaceOptions } from './interface.js';
@@ -193,28 +193,53 @@ export class MctpStack {
 
   // ---- addresses (RTM_NEWADDR / RTM_DELADDR) -------------------------------
 
+  /**
+   * An address comes with its local route: both are added, or (EINVAL,
+   * EEXIST — e.g. a route to that EID already exists) neither.
+   */
   addAddress(ifname: string, eid: number): void {
     const iface = this.interface(ifname);
     if (!isUnicastEid(eid)) throw new MctpError('EINVAL', `EID ${eid} is not unicast (8..254) and cannot be a local address`);
     if (iface.addrs.includes(eid)) throw new MctpError('EEXIST', `EID ${eid} is already assigned to ${ifname}`);
+    // The route first: if it is refused, the address was never there.
+    this.routes.add(localRoute(iface, eid));
     iface.addrs.push(eid);
-    this.routes.add({ min: eid, max: eid, type: 'local', mtu: 0, dev: iface });
     this.#emit({ kind: 'address-added', iface: ifname, eid });
   }
 
+  /** Remove an address and its local route. */
   removeAddress(ifname: string, eid: number): void {
     const iface = this.interface(ifname);
     const i = iface.addrs.indexOf(eid);
     if (i < 0) throw new MctpError('ENOENT', `EID ${eid} is not assigned to ${ifname}`);
     iface.addrs.splice(i, 1);
-    this.routes.remove(iface.net, eid, eid, 'local', iface);
+    try {
+      this.routes.remove(iface.net, eid, eid, 'local', iface);
+    } catch (e) {
+      // An address without its route is the broken state this removal ends; nothing to undo.
+      if (!isMctpError(e, 'ENOENT')) throw e;
+    }
     this.#emit({ kind: 'address-removed', iface: ifname, eid });
   }
 
-  /** Remove every local address of an interface (a Set Endpoint ID re-assigns). */
+  /** Remove every local address of an interface. */
   clearAddresses(ifname: string): void {
     const iface = this.interface(ifname);
     for (const eid of [...iface.addrs]) this.removeAddress(ifname, eid);
+  }
+
+  /**
+   * Make `eid` the interface's only address (a Set Endpoint ID re-assigns).
+   * All or nothing: if the new address cannot be added (EINVAL, or EEXIST when
+   * another route already covers that EID) the old addresses stay as they were.
+   */
+  replaceAddresses(ifname: string, eid: number): void {
+    const iface = this.interface(ifname);
+    if (!isUnicastEid(eid)) throw new MctpError('EINVAL', `EID ${eid} is not unicast (8..254) and cannot be a local address`);
+    // The interface's own local routes are about to go, so they cannot stand in the way.
+    this.routes.check(localRoute(iface, eid), (r) => r.type === 'local' && r.dev === iface);
+    this.clearAddresses(ifname);
+    this.addAddress(ifname, eid);
   }
 
   // ---- routes (RTM_NEWROUTE / RTM_DELROUTE) --------------------------------
@@ -418,6 +443,11 @@ export class MctpStack {
     this.keys.close();
     for (const i of [...this.#ifaces.values()]) await this.removeInterface(i.name);
   }
+}
+
+/** The route that makes an interface's own EID local input. */
+function localRoute(dev: MctpInterface, eid: number): RouteEntry {
+  return { min: eid, max: eid, type: 'local', mtu: 0, dev };
 }
 
 export type StackEvent =

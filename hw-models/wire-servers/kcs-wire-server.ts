@@ -4,6 +4,11 @@
  * frame into exactly one hostRead()/hostWrite() and each rising OBF into an
  * interrupt frame.
  *
+ * Before the model goes away, drain() lets a connected host collect the byte
+ * waiting in ODR (the last interrupt: typically the BMC's "going down"
+ * status), so a host learns of a shutdown even though the registers do not
+ * outlive the model (docs/kcs-wire.md §7 "Model shutdown and restart").
+ *
  * Requests are processed synchronously as they are decoded, so a reply always
  * reflects the model's state at the moment its request was processed, and
  * replies leave in request order. Frames produced while one input chunk is
@@ -18,9 +23,12 @@
  * link; the link bounds that queue and drops such a peer (ChardevSocket's
  * `maxQueuedBytes`, counted there as `overflowDisconnects`).
  */
+import { EventEmitter } from 'node:events';
 import type { KcsHostPort, KcsHostReg } from '../kcs-host-port.js';
 import type { ByteLink } from '../../transport/byte-link.js';
-import { ConfigError } from '../../lib/errors.js';
+import type { Clock } from '../../lib/clock.js';
+import { ConfigError, isCodedError } from '../../lib/errors.js';
+import { WaitError, waitUntil } from '../../lib/wait.js';
 import {
   KCS_STR_OBF,
   KCS_WIRE_FRAME_SIZE,
@@ -50,6 +58,15 @@ export interface KcsWireServerOptions {
 }
 
 export const DEFAULT_MAX_CONSECUTIVE_ERRORS = 16;
+
+/** How long drain() gives a connected host to read ODR by default. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 1000;
+
+export interface KcsWireDrainOptions {
+  /** Longest wait for the host (default DEFAULT_DRAIN_TIMEOUT_MS). */
+  timeoutMs?: number;
+  clock?: Clock;
+}
 
 export interface KcsWireServerStats {
   channel: number;
@@ -84,6 +101,8 @@ export class KcsWireServer {
   /** Frames waiting to be written at the end of the current input chunk; null outside one. */
   #batch: Buffer[] | null = null;
   #detached = false;
+  /** 'progress' after each input chunk, disconnect and detach: what drain() re-checks on. */
+  readonly #progress = new EventEmitter().setMaxListeners(0);
 
   readonly #stats = {
     connections: 0,
@@ -130,6 +149,28 @@ export class KcsWireServer {
     return { channel: this.#channel, connected: this.#link.connected, ...this.#stats };
   }
 
+  /**
+   * Before the model goes away: give a connected host up to `timeoutMs` to
+   * read the byte the BMC left in ODR (OBF set) — the host has been sent its
+   * interrupt frame — answering its requests meanwhile. Resolves true once
+   * OBF is clear or no host is connected (at once if that holds already),
+   * false when the time runs out. Changes nothing itself.
+   */
+  async drain(opts: KcsWireDrainOptions = {}): Promise<boolean> {
+    const drained = (): boolean => this.#detached || !this.#link.connected || (this.#port.peekStatus() & KCS_STR_OBF) === 0;
+    try {
+      await waitUntil(this.#progress, 'progress', drained, {
+        clock: opts.clock,
+        timeoutMs: opts.timeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+        what: 'the host to read ODR',
+      });
+      return true;
+    } catch (e) {
+      if (isCodedError(e, 'ERR_WAIT_TIMEOUT', WaitError)) return false;
+      throw e;
+    }
+  }
+
   /** Stop serving: remove every listener this server added. The link stays as it is. */
   detach(): void {
     if (this.#detached) return;
@@ -138,6 +179,7 @@ export class KcsWireServer {
     this.#link.off('disconnect', this.#onDisconnect);
     this.#link.off('data', this.#onData);
     this.#port.off('host-irq', this.#onHostIrq);
+    this.#progress.emit('progress');
   }
 
   #connected(): void {
@@ -160,6 +202,7 @@ export class KcsWireServer {
     // A partial request is discarded, never completed by the next connection's bytes.
     this.#stats.partialBytesDiscarded += this.#decoder.reset();
     this.#consecutiveErrors = 0;
+    this.#progress.emit('progress');
   }
 
   #interrupt(str: number): void {
@@ -196,6 +239,7 @@ export class KcsWireServer {
         this.#link.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, batch.length * KCS_WIRE_FRAME_SIZE));
       }
     }
+    this.#progress.emit('progress');
   }
 
   /** One request frame → one reply frame. Returns false to stop decoding (connection dropped). */

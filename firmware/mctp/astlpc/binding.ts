@@ -65,6 +65,11 @@ export interface AstlpcBmcOptions extends AstlpcCommonOptions {
   kcs: AstlpcBmcKcsPort;
   /** Longest wait for the host to read the "going down" dummy on restart (default 5000 ms). */
   restartHoldoffMs?: number;
+  /**
+   * Period of the check that puts back the BMC's control-area fields when a
+   * host changed them without an Init (default 250 ms; 0 = only on Init).
+   */
+  controlAreaCheckMs?: number;
 }
 
 export interface AstlpcHostOptions extends AstlpcCommonOptions {
@@ -146,6 +151,7 @@ export class AstlpcBinding extends EventEmitter implements MctpBinding {
         ...common,
         mtu,
         restartHoldoffMs: checkInt('restartHoldoffMs', options.restartHoldoffMs ?? 5000, 0),
+        controlAreaCheckMs: checkInt('controlAreaCheckMs', options.controlAreaCheckMs ?? 250, 0),
       });
     } else {
       const mtu = checkMtu(options.mtu ?? ASTLPC_DEFAULT_HOST_MTU, false);

@@ -5,17 +5,22 @@
  *   ready/active/failed ──Init(0x00)──► active | failed
  *   any ──stop──► down  (STR 0x00 + dummy: BMC_READY and CHANNEL_ACTIVE drop)
  *
- * "restarting" answers the quick-restart race (docs/astlpc.md
- * "Restart semantics"): if the host may still believe in an old
- * channel (we announced going down, STR still shows BMC_READY /
- * CHANNEL_ACTIVE from a previous instance, or a previous instance's "going
- * down" dummy is still unread in ODR), BMC_READY stays low until the host
- * has read the "going down" dummy (OBF clear), so it sees BMC_READY fall and
- * then rise, and re-initialises. A hold-off timer bounds the wait for a host
- * that is not running at all.
+ * "restarting" answers the restart races (docs/astlpc.md "Restart
+ * semantics", "BMC restart across processes"): if a host may still believe
+ * in an old channel — we announced going down, STR still shows BMC_READY /
+ * CHANNEL_ACTIVE from a previous instance, a previous instance's "going
+ * down" dummy is still unread in ODR, or the window holds a previous BMC's
+ * control area (a new process: the KCS registers start from zero, the window
+ * does not) — we announce the end of that channel (STR 0x00 + dummy) and
+ * keep BMC_READY low until the host has read the dummy (OBF clear), so it
+ * sees BMC_READY fall and then rise, and re-initialises as libmctp's host
+ * does only then. A hold-off timer bounds the wait for a host that is not
+ * running at all.
  *
- * Everything the host wrote into the window is validated before use
- * (docs/astlpc.md "Hostile-host handling").
+ * Everything the host wrote into the window is validated before use, and
+ * the fields that are the BMC's are put back whenever a host changed them:
+ * on every Init, and by a periodic check (docs/astlpc.md "Hostile-host
+ * handling", "Control-area repair").
  */
 import {
   ASTLPC_MAGIC,
@@ -26,6 +31,9 @@ import {
   CA_MAGIC,
   CA_NEGOTIATED_VER,
   CA_RX_OFFSET,
+  CA_RX_SIZE,
+  CA_TX_OFFSET,
+  CA_TX_SIZE,
   CONTROL_HEADER_LEN,
   type ControlArea,
   type Layout,
@@ -35,9 +43,9 @@ import {
   encodeControlArea,
   encodeLayout,
   isAstlpcVersion,
-  layoutsEqual,
   negotiateVersion,
   u16be,
+  u32be,
   validateLayout,
 } from './control-area.js';
 import { type InitFailure, counterNames as C } from './counters.js';
@@ -70,6 +78,8 @@ export type BmcChannelState =
 export interface BmcEndpointConfig extends EndpointConfig {
   /** Longest wait for the host to consume the "going down" dummy before re-init anyway. */
   restartHoldoffMs: number;
+  /** Period of the control-area check that puts back BMC-owned fields a host changed; 0 = off. */
+  controlAreaCheckMs: number;
 }
 
 /** STR values the BMC writes (docs/astlpc.md "KCS status bits and commands", status update). */
@@ -92,10 +102,13 @@ export class BmcEndpoint extends AstlpcEndpoint {
   #str = STATUS_DOWN;
   /** Layout at start: offsets never change; sizes are the negotiation limit. */
   readonly #initialLayout: Layout;
+  /** What we last published in the control area: the layout and negotiated_ver. */
+  #published: { layout: Layout; negotiatedVer: number };
   /** We told the host we are going away and it may not have seen it yet. */
   #announcedDown = false;
   #unsubscribe: Unsubscribe | undefined;
   #holdoff: { cancel(): void } | undefined;
+  #areaCheck: { cancel(): void } | undefined;
 
   constructor(
     private readonly kcs: AstlpcBmcKcsPort,
@@ -104,6 +117,7 @@ export class BmcEndpoint extends AstlpcEndpoint {
     super(bcfg);
     this.#initialLayout = bmcInitialLayout(bcfg.versionMax, bcfg.windowSize, bcfg.mtu || undefined);
     this.own = flipToOwn(this.#initialLayout);
+    this.#published = { layout: this.#initialLayout, negotiatedVer: ASTLPC_VER_BAD };
   }
 
   get state(): BmcChannelState {
@@ -139,6 +153,7 @@ export class BmcEndpoint extends AstlpcEndpoint {
     this.epoch++;
     this.cancelTimers();
     this.#holdoff = undefined;
+    this.#areaCheck = undefined;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.channelDown();
@@ -153,9 +168,14 @@ export class BmcEndpoint extends AstlpcEndpoint {
 
   async #boot(): Promise<void> {
     const str = await this.kcs.readStatus();
-    if (!this.#announcedDown && str & (KCS_STATUS_BMC_READY | KCS_STATUS_CHANNEL_ACTIVE)) {
-      // A previous instance left the channel looking alive: announce its end
-      // first, or the host would miss the restart (docs/astlpc.md "Restart semantics").
+    // The window outlives a BMC process, the KCS registers do not: a previous
+    // BMC's control area means a host may still believe in its channel even
+    // though STR now reads 0 (docs/astlpc.md "BMC restart across processes").
+    const predecessor = decodeControlArea(this.wread(0, CONTROL_HEADER_LEN)).magic === ASTLPC_MAGIC;
+    if (!this.#announcedDown && (predecessor || str & (KCS_STATUS_BMC_READY | KCS_STATUS_CHANNEL_ACTIVE))) {
+      // Announce that channel's end first, or the host would miss the restart
+      // (docs/astlpc.md "Restart semantics"). The old control area stays as it
+      // is meanwhile: a libmctp host re-reads negotiated_ver on this dummy.
       await this.#setStatus(STATUS_DOWN);
       this.#announcedDown = true;
     }
@@ -192,11 +212,13 @@ export class BmcEndpoint extends AstlpcEndpoint {
       layout: this.#initialLayout,
     };
     this.wwrite(0, encodeControlArea(header));
+    this.#published = { layout: this.#initialLayout, negotiatedVer: ASTLPC_VER_BAD };
     this.own = flipToOwn(this.#initialLayout);
     this.channelDown();
     this.#announcedDown = false;
     await this.#setStatus(STATUS_READY);
     this.#setState('ready');
+    this.#armAreaCheck();
     // A host that started first may already have written its Init.
     this.kick();
   }
@@ -268,7 +290,11 @@ export class BmcEndpoint extends AstlpcEndpoint {
     this.channelDown();
 
     const hdr = decodeControlArea(this.wread(0, CONTROL_HEADER_LEN));
-    this.#restoreBmcFields(hdr);
+    // Only the host versions and rx_size are the host's: whatever else it
+    // changed is put back before anything is negotiated, so the Init is judged
+    // on what the host may propose (docs/astlpc.md "Control-area repair").
+    if (this.#repairBmcFields(hdr)) this.counters.inc(C.controlAreaRestored);
+    const published = this.#published.layout;
 
     const negotiated = negotiateVersion(this.cfg.versionMin, this.cfg.versionMax, hdr.hostVerMin, hdr.hostVerCur);
     let failure: InitFailure | null = null;
@@ -278,12 +304,20 @@ export class BmcEndpoint extends AstlpcEndpoint {
     if (!isAstlpcVersion(negotiated)) {
       failure = 'version';
       detail = `host versions ${hdr.hostVerMin}..${hdr.hostVerCur}, BMC ${this.cfg.versionMin}..${this.cfg.versionMax}`;
+    } else if (negotiated === 1) {
+      // v1 has no size negotiation (the host never writes rx_size: what is
+      // there is a leftover of another session), so a v1 session gets the
+      // layout the BMC started with, and the spec's MTU, the BTU
+      // (docs/astlpc.md "Packet buffers and layout per version").
+      layout = this.#initialLayout;
+      this.wwrite(CA_RX_OFFSET, encodeLayout(layout));
     } else {
-      // All four fields are checked, even the ones the host should not touch.
-      const fault = validateLayout(negotiated, hdr.layout, this.cfg.windowSize);
+      // The host's proposal: its rx_size with our offsets and our tx_size.
+      const proposal: Layout = { rx: { offset: published.rx.offset, size: hdr.layout.rx.size }, tx: { ...published.tx } };
+      const fault = validateLayout(negotiated, proposal, this.cfg.windowSize);
       if (fault) {
         failure = `layout:${fault}`;
-        detail = `host-proposed layout ${describe(hdr.layout)}: ${fault}`;
+        detail = `host-proposed layout ${describe(proposal)}: ${fault}`;
       } else {
         const result = bmcNegotiateMtu(negotiated, this.#initialLayout, hdr.layout.rx.size, this.cfg.mtu || undefined);
         const pending: Layout = {
@@ -295,29 +329,21 @@ export class BmcEndpoint extends AstlpcEndpoint {
           failure = 'mtu';
           detail = `negotiated layout ${describe(pending)}: ${pendingFault}`;
         } else {
-          // Our own offsets, symmetric sizes: the host's offsets are never used
+          // Our own offsets, symmetric sizes, never above the proposal
           // (docs/astlpc.md "Hostile-host handling", "MTU and tx_size rules").
           this.wwrite(CA_RX_OFFSET, encodeLayout(pending));
           layout = pending;
-          // v1 has no MTU negotiation: the spec's MTU is the BTU (see docs/astlpc.md).
-          mtu = negotiated >= 2 ? result.mtu : ASTLPC_MIN_MTU;
+          mtu = result.mtu;
         }
       }
     }
 
     if (failure || !layout || !isAstlpcVersion(negotiated)) {
-      // Deviation from libmctp, which leaves a host's bad values in place: put
-      // our layout back so a well-behaved host's next Init can succeed.
-      if (!layoutsEqual(hdr.layout, this.#initialLayout)) {
-        this.wwrite(CA_RX_OFFSET, encodeLayout(this.#initialLayout));
-        // rx_size is the host's to write; anything else it changed was not.
-        const { rx, tx } = hdr.layout;
-        const init = this.#initialLayout;
-        if (rx.offset !== init.rx.offset || tx.offset !== init.tx.offset || tx.size !== init.tx.size) {
-          this.counters.inc(C.controlAreaRestored);
-        }
-      }
+      // Deviation from libmctp, which leaves a host's bad values in place: the
+      // layout we started with goes back, so a well-behaved host's next Init can succeed.
+      this.wwrite(CA_RX_OFFSET, encodeLayout(this.#initialLayout));
       this.wwrite(CA_NEGOTIATED_VER, u16be(ASTLPC_VER_BAD));
+      this.#published = { layout: this.#initialLayout, negotiatedVer: ASTLPC_VER_BAD };
       const why: InitFailure = failure ?? 'mtu';
       this.counters.inc(C.initFailed(why));
       this.lastError = `channel init failed (${why}): ${detail}`;
@@ -327,6 +353,7 @@ export class BmcEndpoint extends AstlpcEndpoint {
     }
 
     this.wwrite(CA_NEGOTIATED_VER, u16be(negotiated));
+    this.#published = { layout, negotiatedVer: negotiated };
     this.counters.inc(C.initOk);
     this.lastError = null;
     await this.#setStatus(STATUS_ACTIVE);
@@ -335,17 +362,70 @@ export class BmcEndpoint extends AstlpcEndpoint {
     this.channelUp(negotiated, flipToOwn(layout), mtu);
   }
 
-  /** The host may not write magic or the BMC's versions; if it did, put them back (counted). */
-  #restoreBmcFields(hdr: ControlArea): void {
-    if (hdr.magic === ASTLPC_MAGIC && hdr.bmcVerMin === this.cfg.versionMin && hdr.bmcVerCur === this.cfg.versionMax) {
-      return;
+  /**
+   * Put back what a host may not write — magic, the BMC's versions, both
+   * offsets and tx_size — where it differs from what we published. Each
+   * field is written on its own, so a host's concurrent writes to its own
+   * fields (versions, rx_size) are never overwritten. True if anything was.
+   */
+  #repairBmcFields(hdr: ControlArea): boolean {
+    let repaired = false;
+    if (hdr.magic !== ASTLPC_MAGIC || hdr.bmcVerMin !== this.cfg.versionMin || hdr.bmcVerCur !== this.cfg.versionMax) {
+      const fields = Buffer.alloc(CA_BMC_VER_CUR + 2 - CA_MAGIC);
+      fields.writeUInt32BE(ASTLPC_MAGIC, CA_MAGIC);
+      fields.writeUInt16BE(this.cfg.versionMin, CA_BMC_VER_MIN);
+      fields.writeUInt16BE(this.cfg.versionMax, CA_BMC_VER_CUR);
+      this.wwrite(CA_MAGIC, fields);
+      repaired = true;
     }
-    const fields = Buffer.alloc(CA_BMC_VER_CUR + 2 - CA_MAGIC);
-    fields.writeUInt32BE(ASTLPC_MAGIC, CA_MAGIC);
-    fields.writeUInt16BE(this.cfg.versionMin, CA_BMC_VER_MIN);
-    fields.writeUInt16BE(this.cfg.versionMax, CA_BMC_VER_CUR);
-    this.wwrite(CA_MAGIC, fields);
-    this.counters.inc(C.controlAreaRestored);
+    const pub = this.#published.layout;
+    const words: Array<[number, number, number]> = [
+      [CA_RX_OFFSET, hdr.layout.rx.offset, pub.rx.offset],
+      [CA_TX_OFFSET, hdr.layout.tx.offset, pub.tx.offset],
+      [CA_TX_SIZE, hdr.layout.tx.size, pub.tx.size],
+    ];
+    for (const [offset, seen, ours] of words) {
+      if (seen === ours) continue;
+      this.wwrite(offset, u32be(ours));
+      repaired = true;
+    }
+    return repaired;
+  }
+
+  /**
+   * The periodic control-area check (docs/astlpc.md "Control-area repair"):
+   * a host may scribble over the header without ever sending Init, and a
+   * libmctp host validates the BMC's fields before it proposes — it would
+   * never send the Init that repairs them. So besides the BMC-owned fields,
+   * negotiated_ver goes back to what we published, and an rx_size no host
+   * could have proposed (the layout with it is invalid) to our published
+   * size. A valid rx_size is left alone: a host may be about to send Init.
+   */
+  #checkControlArea(): void {
+    if (this.#state !== 'ready' && this.#state !== 'active' && this.#state !== 'failed') return;
+    const hdr = decodeControlArea(this.wread(0, CONTROL_HEADER_LEN));
+    let repaired = this.#repairBmcFields(hdr);
+    if (hdr.negotiatedVer !== this.#published.negotiatedVer) {
+      this.wwrite(CA_NEGOTIATED_VER, u16be(this.#published.negotiatedVer));
+      repaired = true;
+    }
+    if (repaired) this.counters.inc(C.controlAreaRestored);
+    const pub = this.#published.layout;
+    // Judged by the oldest version we speak, whose buffers may be the smallest.
+    const proposal: Layout = { rx: { offset: pub.rx.offset, size: hdr.layout.rx.size }, tx: pub.tx };
+    if (validateLayout(this.cfg.versionMin, proposal, this.cfg.windowSize)) {
+      this.wwrite(CA_RX_SIZE, u32be(pub.rx.size));
+      this.counters.inc(C.controlAreaRxSizeReset);
+    }
+  }
+
+  #armAreaCheck(): void {
+    if (this.bcfg.controlAreaCheckMs <= 0 || this.#areaCheck) return;
+    this.#areaCheck = this.after(this.bcfg.controlAreaCheckMs, () => {
+      this.#areaCheck = undefined;
+      void this.enqueue(() => this.#checkControlArea());
+      this.#armAreaCheck();
+    });
   }
 }
 

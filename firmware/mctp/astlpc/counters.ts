@@ -40,8 +40,10 @@ export const counterNames = {
   cmdProtocol: 'cmd-drop:protocol',
   cmdDeferred: 'cmd-deferred',
   kcsErrors: 'kcs-errors',
-  /** BMC: the host scribbled over BMC-owned control-area fields; restored. */
+  /** BMC: the host scribbled over BMC-owned control-area fields (or negotiated_ver); restored. */
   controlAreaRestored: 'control-area-restored',
+  /** BMC: the periodic check found an rx_size no host could propose (left without Init); reset. */
+  controlAreaRxSizeReset: 'control-area-rx-size-reset',
   /** BMC: the host did not consume the "going down" dummy within the hold-off. */
   restartHoldoffExpired: 'restart-holdoff-expired',
   /** Host: STR had no BMC_READY when we wanted to initialise. */
@@ -52,6 +54,10 @@ export const counterNames = {
   /** Host: a dummy that did not complete our Init (docs/astlpc.md "The stale dummy"). */
   staleDummy: 'stale-dummy',
   odrDrained: 'odr-drained',
+  /** Host: the BMC's versions or layout looked scribbled on; Init sent anyway for the BMC to repair them. */
+  initOverBadHeader: 'init-over-bad-header',
+  /** Host: such an Init was refused; sent once more at once with what the BMC then published. */
+  initQuickRetry: 'init-quick-retry',
   /** Host: our rx_size proposal was capped to the room the BMC's layout leaves. */
   rxSizeCapped: 'rx-size-capped',
 } as const;

@@ -14,6 +14,7 @@
  */
 import {
   ASTLPC_MIN_MTU,
+  type AstlpcVersion,
   CA_HOST_VER_CUR,
   CA_HOST_VER_MIN,
   CA_RX_SIZE,
@@ -73,6 +74,10 @@ export class HostEndpoint extends AstlpcEndpoint {
   #unsubscribe: Unsubscribe | undefined;
   #retry: { cancel(): void } | undefined;
   #initTimer: { cancel(): void } | undefined;
+  /** The pending Init went out over a header that looked scribbled on. */
+  #initOverBadHeader = false;
+  /** The one quick re-Init after a rejected blind Init was spent (reset when the channel comes up). */
+  #quickRetrySpent = false;
 
   constructor(
     private readonly kcs: AstlpcHostKcsPort,
@@ -156,36 +161,62 @@ export class HostEndpoint extends AstlpcEndpoint {
     }
   }
 
-  /** mctp_astlpc_init_host from step 2: negotiate locally, write our fields, Init. */
+  /**
+   * mctp_astlpc_init_host from step 2: negotiate locally, write our fields,
+   * Init. Unlike libmctp's host, a header that looks scribbled on (a version
+   * range no BMC publishes, an invalid layout) does not stop us: we send Init
+   * anyway, with our proposal, and let the BMC put its fields back
+   * (docs/astlpc.md "Control-area repair"). Only a well-formed version range
+   * that does not meet ours means a BMC we cannot talk to.
+   */
   async #sendInit(): Promise<void> {
     this.channelDown();
     const hdr = decodeControlArea(this.wread(0, CONTROL_HEADER_LEN));
     const { versionMin, versionMax, windowSize, mtu } = this.cfg;
-    const version = negotiateVersion(hdr.bmcVerMin, hdr.bmcVerCur, versionMin, versionMax);
-    if (!isAstlpcVersion(version)) {
-      return this.#fail('version', `no common version: BMC ${hdr.bmcVerMin}..${hdr.bmcVerCur}, host ${versionMin}..${versionMax}`);
+    const negotiated = negotiateVersion(hdr.bmcVerMin, hdr.bmcVerCur, versionMin, versionMax);
+    let version: AstlpcVersion = versionMax;
+    let scribbled: string | null = null;
+    if (isAstlpcVersion(negotiated)) {
+      version = negotiated;
+    } else {
+      const wellFormed = hdr.bmcVerMin >= 1 && hdr.bmcVerMin <= hdr.bmcVerCur;
+      if (wellFormed) {
+        return this.#fail('version', `no common version: BMC ${hdr.bmcVerMin}..${hdr.bmcVerCur}, host ${versionMin}..${versionMax}`);
+      }
+      // Propose as for our newest version; the BMC publishes what it chose.
+      scribbled = `BMC versions ${hdr.bmcVerMin}..${hdr.bmcVerCur}`;
     }
     if (version >= 2) {
-      const fault = validateLayout(version, hdr.layout, windowSize);
-      if (fault) return this.#fail(`layout:${fault}`, `BMC layout invalid: ${fault}`);
-      // libmctp's host proposes packet_size(mtu) as is and fails (-EINVAL) if
-      // that overlaps the BMC's Tx buffer, e.g. a 32 KiB host against an
-      // mtu-64 BMC. The BMC would cap the proposal at exactly that room anyway
-      // (its limit is the distance between its buffers), so we cap it here and
-      // negotiate instead of failing.
-      const { rx, tx } = hdr.layout;
-      const room = rx.offset < tx.offset ? tx.offset - rx.offset : windowSize - rx.offset;
       const wanted = hostRxSize(version, mtu);
-      const rxSize = Math.min(wanted, room);
-      if (rxSize < wanted) this.counters.inc(C.rxSizeCapped);
-      const proposed = { rx: { offset: hdr.layout.rx.offset, size: rxSize }, tx: hdr.layout.tx };
-      const proposedFault = validateLayout(version, proposed, windowSize);
-      if (proposedFault) {
-        return this.#fail(`layout:${proposedFault}`, `MTU ${mtu} does not fit the BMC's layout: ${proposedFault}`);
+      let rxSize = wanted;
+      const fault = validateLayout(version, hdr.layout, windowSize);
+      if (fault) {
+        // No layout to fit a proposal into: ask for our MTU; the BMC caps it.
+        scribbled ??= `BMC layout ${fault}`;
+      } else {
+        // libmctp's host proposes packet_size(mtu) as is and fails (-EINVAL) if
+        // that overlaps the BMC's Tx buffer, e.g. a 32 KiB host against an
+        // mtu-64 BMC. The BMC would cap the proposal at exactly that room anyway
+        // (its limit is the distance between its buffers), so we cap it here and
+        // negotiate instead of failing.
+        const { rx, tx } = hdr.layout;
+        const room = rx.offset < tx.offset ? tx.offset - rx.offset : windowSize - rx.offset;
+        rxSize = Math.min(wanted, room);
+        if (rxSize < wanted) this.counters.inc(C.rxSizeCapped);
+        const proposed = { rx: { offset: hdr.layout.rx.offset, size: rxSize }, tx: hdr.layout.tx };
+        const proposedFault = validateLayout(version, proposed, windowSize);
+        if (proposedFault) {
+          return this.#fail(`layout:${proposedFault}`, `MTU ${mtu} does not fit the BMC's layout: ${proposedFault}`);
+        }
       }
       // Only the 4 bytes of rx_size: the offsets are the BMC's.
       this.wwrite(CA_RX_SIZE, u32be(rxSize));
     }
+    if (scribbled) {
+      this.counters.inc(C.initOverBadHeader);
+      this.lastError = `BMC header looked scribbled on (${scribbled}); sent Init anyway for the BMC to repair it`;
+    }
+    this.#initOverBadHeader = scribbled !== null;
     this.wwrite(CA_HOST_VER_MIN, u16be(versionMin));
     this.wwrite(CA_HOST_VER_CUR, u16be(versionMax));
     this.#setState('init-sent');
@@ -223,6 +254,8 @@ export class HostEndpoint extends AstlpcEndpoint {
     }
     this.counters.inc(C.initOk);
     this.lastError = null;
+    this.#initOverBadHeader = false;
+    this.#quickRetrySpent = false;
     this.#setState('active');
     this.channelUp(version, { tx: { ...hdr.layout.tx }, rx: { ...hdr.layout.rx } }, mtu);
   }
@@ -342,6 +375,15 @@ export class HostEndpoint extends AstlpcEndpoint {
         // timer decides (libmctp fails here with -EINVAL: docs/astlpc.md "The stale dummy").
         if (!isDummy) return;
         if (str & KCS_STATUS_CHANNEL_ACTIVE) return this.#finalise();
+        if (this.#initOverBadHeader && !this.#quickRetrySpent) {
+          // The BMC answered an Init we sent over a scribbled header without
+          // CHANNEL_ACTIVE: it has refused it and (ours) put its fields back.
+          // Try once more at once, with what it now publishes, rather than
+          // after the init timeout and the retry period.
+          this.#quickRetrySpent = true;
+          this.counters.inc(C.initQuickRetry);
+          return this.#sendInit();
+        }
         this.counters.inc(C.staleDummy);
         return;
       case 'active':

@@ -476,13 +476,17 @@ export class ControlResponder extends EventEmitter {
     if (req.eid === from.eid) return fail(CC.InvalidData);
 
     const previous = [...iface.addrs];
-    this.#forgetPeer(iface);
-    this.#stack.clearAddresses(iface.name);
+    // A route we added to a previous bus owner at the very EID we are now
+    // given is stale (that EID is about to be ours), and would block the address.
+    if (this.#peers.get(iface.index)?.eid === req.eid) this.#forgetPeer(iface);
     try {
-      this.#stack.addAddress(iface.name, req.eid);
+      // Address and local route change together or not at all: on failure
+      // (another route covers that EID) we keep the EID we had and answer from it.
+      this.#stack.replaceAddresses(iface.name, req.eid);
     } catch {
       return fail(CC.NotReady);
     }
+    this.#forgetPeer(iface);
     this.#recordPeer(iface, from);
     if (this.#discovery) this.#discovered.set(iface.index, true);
     this.stats.eidAssignments++;

@@ -174,6 +174,43 @@ t.test('connect while OBF is set: hello then interrupt, so nothing is missed', a
   t.equal(await client.read(1), 0);
 });
 
+t.test('drain(): a connected host gets to read the last ODR byte before the model goes away', async (t) => {
+  const clock = new ManualClock();
+  const { kcs, server, client } = memorySetup({ clock });
+  await client.waitReady();
+  t.equal(await server.drain({ clock }), true, 'nothing in ODR: at once');
+
+  // The BMC's "going down" status update: STR, then the dummy that interrupts the host.
+  kcs.bmcWriteStatus(0x00);
+  kcs.bmcWriteData(0xff);
+  let drained: boolean | null = null;
+  void server.drain({ clock, timeoutMs: 1000 }).then((d) => (drained = d));
+  await new Promise((r) => setImmediate(r));
+  t.equal(drained, null, 'waits while OBF is set and a host is connected');
+  t.equal(await client.read(1), 0x01, 'the host still gets answers meanwhile');
+  t.equal(await client.read(0), 0xff, 'and reads the dummy');
+  await new Promise((r) => setImmediate(r));
+  t.equal(drained, true, 'done as soon as the host read ODR');
+
+  // A host that does not read: the wait is bounded.
+  kcs.bmcWriteData(0xff);
+  const late = server.drain({ clock, timeoutMs: 1000 });
+  clock.advance(999);
+  await new Promise((r) => setImmediate(r));
+  clock.advance(1);
+  t.equal(await late, false, 'gives up after timeoutMs');
+});
+
+t.test('drain() ends when the host disconnects, and does not wait for one that is not there', async (t) => {
+  const clock = new ManualClock();
+  const { kcs, server, hostLink } = memorySetup({ clock });
+  kcs.bmcWriteData(0xff);
+  const d = server.drain({ clock, timeoutMs: 1000 });
+  hostLink.disconnect();
+  t.equal(await d, true, 'the host went away');
+  t.equal(await server.drain({ clock, timeoutMs: 1000 }), true, 'no host: at once, OBF or not');
+});
+
 t.test('malformed frames get an error frame, are counted, and the stream stays aligned', async (t) => {
   const { kcs, server, path: p } = await socketServer(t);
   kcs.bmcWriteStatus(0x40);

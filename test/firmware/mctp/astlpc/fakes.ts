@@ -138,6 +138,17 @@ export class FakeKcs {
 
   // --- event plumbing --------------------------------------------------------
 
+  /**
+   * Power-on registers (IDR = ODR = STR = 0): the KCS model of a new BMC
+   * process, which shares nothing with its predecessor's but the window.
+   */
+  powerOn(): void {
+    this.trace.push('power-on');
+    this.idr = 0;
+    this.odr = 0;
+    this.str = 0;
+  }
+
   /** Forget the BMC's listeners, as if its process died without cleaning up. */
   dropBmcListeners(): void {
     this.#bmcListeners.clear();

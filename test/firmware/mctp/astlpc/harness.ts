@@ -27,6 +27,8 @@ export class Harness {
   bmc: AstlpcBinding | undefined;
   host: AstlpcBinding | undefined;
   readonly #all: AstlpcBinding[] = [];
+  /** Other parties settle() waits for (e.g. a libmctp-like host). */
+  readonly #extra: Array<{ readonly busy: boolean }> = [];
 
   constructor(options: HarnessOptions = {}) {
     this.kcs = new FakeKcs(options);
@@ -65,19 +67,25 @@ export class Harness {
     return b;
   }
 
-  /** Run until no binding has queued KCS work. */
+  /** Let settle() also wait while `party` is busy (it never sleeps on the clock). */
+  track(party: { readonly busy: boolean }): void {
+    this.#extra.push(party);
+  }
+
+  /** Run until no binding (or tracked party) has queued KCS work. */
   async settle(maxIterations = 200_000): Promise<void> {
     let quiet = 0;
     for (let i = 0; i < maxIterations; i++) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       const busy = this.#all.filter((b) => b.busy);
-      if (busy.length === 0) {
+      const extraBusy = this.#extra.some((p) => p.busy);
+      if (busy.length === 0 && !extraBusy) {
         // Two quiet ticks in a row: nothing left in flight.
         if (++quiet >= 2) return;
         continue;
       }
       quiet = 0;
-      if (busy.every((b) => b.sleeping)) this.clock.advance(1);
+      if (!extraBusy && busy.every((b) => b.sleeping)) this.clock.advance(1);
     }
     throw new Error('astlpc harness did not settle');
   }

@@ -62,6 +62,13 @@ async function bmcOnly(options = {}): Promise<{ h: Harness; bmc: AstlpcBinding }
   return { h, bmc };
 }
 
+/** Put one v3 packet (length, packet, CRC) in a buffer, as a host would before Tx Begin. */
+function encodeLengthAndPacket(h: Harness, offset: number, p: Buffer): void {
+  h.window.buf.writeUInt32BE(p.length, offset);
+  p.copy(h.window.buf, offset + 4);
+  h.window.buf.writeUInt32BE(crc32(p), offset + 4 + p.length);
+}
+
 async function expectRecovery(t: TapTest, h: Harness): Promise<void> {
   const host = h.makeHost();
   host.setUp(true);
@@ -76,21 +83,14 @@ async function expectRecovery(t: TapTest, h: Harness): Promise<void> {
   t.same(h.window.oob, [], 'no access outside the window');
 }
 
-t.test('bad layouts from the host fail the channel with a counted reason', async (t) => {
+t.test('bad rx_size proposals fail the channel with a counted reason', async (t) => {
   const cases: Array<[string, HostileInit, string]> = [
-    ['rx offset overflow', { rx: { offset: 0xffffff00, size: 0x200 } }, 'rx-overflow'],
-    ['tx offset overflow', { tx: { offset: 0xffffff00, size: 0x200 } }, 'tx-overflow'],
     ['rx size overflow', { rx: { size: 0xffffffff } }, 'rx-overflow'],
-    ['tx size overflow', { tx: { size: 0xffffffff } }, 'tx-overflow'],
+    ['rx size overflow, just', { rx: { size: 0xffffff00 } }, 'rx-overflow'],
     ['rx window violation', { rx: { size: WIN } }, 'rx-window'],
-    ['tx window violation', { tx: { offset: WIN - 75, size: 76 } }, 'tx-window'],
     ['rx size fails BTU (bad host proposal)', { rx: { size: 75 } }, 'rx-btu'],
-    ['tx size fails BTU', { tx: { size: 75 } }, 'tx-btu'],
-    ['overlap, rx low', { rx: { offset: 0x100, size: 0x1000 }, tx: { offset: 0x200, size: 0x100 } }, 'overlap'],
-    ['overlap, tx low', { rx: { offset: 0x200, size: 0x100 }, tx: { offset: 0x100, size: 0x1000 } }, 'overlap'],
-    ['overlap, exact', { rx: { offset: 0x1000, size: 0x100 }, tx: { offset: 0x1000, size: 0x100 } }, 'overlap'],
-    ['overlap, control area', { rx: { offset: 0x80, size: 0x100 } }, 'rx-control'],
-    ['tx in the control area', { tx: { offset: 0, size: 0x100 } }, 'tx-control'],
+    ['rx size zero', { rx: { size: 0 } }, 'rx-btu'],
+    ['rx buffer runs into the BMC\'s rx buffer', { rx: { size: 0x80000 } }, 'overlap'],
   ];
   for (const [name, init, reason] of cases) {
     t.test(name, async (t) => {
@@ -101,13 +101,54 @@ t.test('bad layouts from the host fail the channel with a counted reason', async
       t.equal(bmc.counter(`init-failed:layout:${reason}`), 1, `counted as layout:${reason}`);
       t.equal(header(h).negotiatedVer, 0, 'negotiated_ver 0');
       t.same(header(h).layout, BMC_LAYOUT, 'BMC layout restored for the next host');
-      const touchedBmcFields = init.tx !== undefined || init.rx?.offset !== undefined;
-      t.equal(bmc.counter('control-area-restored'), touchedBmcFields ? 1 : 0, 'counted when more than rx_size was changed');
+      t.equal(bmc.counter('control-area-restored'), 0, 'rx_size is the host\'s: not counted as a repair');
       t.match(bmc.stats().lastError, new RegExp(reason));
       h.kcs.hostWriteData(0x01);
       await h.settle();
       t.equal(bmc.counter('cmd-drop:before-init'), 1, 'Tx Begin refused on a failed channel');
       await expectRecovery(t, h);
+    });
+  }
+});
+
+t.test('BMC-owned layout fields scribbled before an Init are put back first; the Init is judged on rx_size', async (t) => {
+  // (libmctp fails these Inits on the scribbled values and leaves them in
+  // place; here the host's proposal is only its rx_size: docs/astlpc.md
+  // "Control-area repair".)
+  const cases: Array<[string, HostileInit]> = [
+    ['rx offset overflow', { rx: { offset: 0xffffff00, size: 0x200 } }],
+    ['tx offset overflow', { tx: { offset: 0xffffff00, size: 0x200 } }],
+    ['tx size overflow', { tx: { size: 0xffffffff } }],
+    ['tx window violation', { tx: { offset: WIN - 75, size: 76 } }],
+    ['tx size fails BTU', { tx: { size: 75 } }],
+    ['overlap, rx low', { rx: { offset: 0x100, size: 0x1000 }, tx: { offset: 0x200, size: 0x100 } }],
+    ['overlap, tx low', { rx: { offset: 0x200, size: 0x100 }, tx: { offset: 0x100, size: 0x1000 } }],
+    ['overlap, exact', { rx: { offset: 0x1000, size: 0x100 }, tx: { offset: 0x1000, size: 0x100 } }],
+    ['rx in the control area', { rx: { offset: 0x80, size: 0x100 } }],
+    ['tx in the control area', { tx: { offset: 0, size: 0x100 } }],
+  ];
+  for (const [name, init] of cases) {
+    t.test(name, async (t) => {
+      const { h, bmc } = await bmcOnly();
+      const proposed = init.rx?.size ?? BMC_LAYOUT.rx.size;
+      const str = await hostileInit(h, init);
+      t.equal(str, 0xc1, 'STR 0xC1: the channel is up');
+      t.equal(bmc.state, 'active');
+      t.equal(bmc.counter('control-area-restored'), 1, 'the repair is counted');
+      t.equal(bmc.counter('init-ok'), 1);
+      t.same(
+        header(h).layout,
+        { rx: { offset: 0x100, size: proposed }, tx: { offset: 0x8007c, size: proposed } },
+        'our offsets, symmetric sizes as large as the proposal',
+      );
+      t.equal(header(h).negotiatedVer, 3);
+      const p = pattern(40);
+      p.set([1, 8, 9, 0xc8], 0);
+      encodeLengthAndPacket(h, 0x8007c, p);
+      h.kcs.hostWriteData(0x01);
+      await h.settle();
+      t.same(h.bmcPort.received.at(-1), p, 'and packets flow');
+      t.same(h.window.oob, []);
     });
   }
 });
@@ -251,24 +292,61 @@ t.test('hostile BMC: our host validates what it adopts', async (t) => {
     t.equal(host.transmit(big), true);
     t.equal(host.counter('tx-packets'), 1, 'the buffer would hold it; the core is told 1028');
   });
-  t.test('invalid BMC layout before Init: the host refuses to propose', async (t) => {
+  t.test('a BMC header that looks scribbled on: the host sends Init anyway, once more at once if refused, then on its timers', async (t) => {
+    const scribbled: Array<[string, Partial<ControlArea>, string]> = [
+      ['invalid layout', { layout: { rx: { offset: 0x100, size: 0xffffffff }, tx: { offset: 0x200, size: 76 } } }, 'BMC layout rx-overflow'],
+      ['zeroed BMC versions', { bmcVerMin: 0, bmcVerCur: 0 }, 'BMC versions 0..0'],
+      ['inverted BMC versions', { bmcVerMin: 3, bmcVerCur: 1 }, 'BMC versions 3..1'],
+    ];
+    for (const [name, fields, why] of scribbled) {
+      const h = new Harness();
+      const bad: ControlArea = { magic: ASTLPC_MAGIC, bmcVerMin: 1, bmcVerCur: 3, hostVerMin: 0, hostVerCur: 0, negotiatedVer: 0, pad0: 0, layout: BMC_LAYOUT, ...fields };
+      encodeControlArea(bad).copy(h.window.buf, 0);
+      h.kcs.bmcWriteStatus(0x80);
+      const host = h.makeHost();
+      host.setUp(true);
+      await h.settle();
+      t.equal(host.state, 'init-sent', `${name}: Init sent anyway`);
+      t.equal(h.kcs.bmcReadData(), 0x00);
+      t.equal(h.window.buf.readUInt32BE(0x14), 32780, `${name}: proposing its own MTU`);
+      t.equal(host.counter('init-over-bad-header'), 1);
+      t.match(host.stats().lastError, why);
+      // This hand-played BMC refuses without repairing anything.
+      h.kcs.bmcWriteStatus(0x81);
+      h.kcs.bmcWriteData(0xff);
+      await h.settle();
+      t.equal(host.counter('init-quick-retry'), 1, `${name}: refused, so once more at once`);
+      t.equal(h.kcs.bmcReadData(), 0x00);
+      h.kcs.bmcWriteData(0xff);
+      await h.settle();
+      t.equal(host.counter('init-sent'), 2, `${name}: no third Init straight away`);
+      t.equal(host.counter('stale-dummy'), 1);
+      await h.advance(1000);
+      t.equal(host.state, 'failed', `${name}: the init timeout decides`);
+      // Now the BMC repairs its header and answers the timer's retry.
+      encodeControlArea({ ...bad, bmcVerMin: 1, bmcVerCur: 3, layout: BMC_LAYOUT }).copy(h.window.buf, 0);
+      await h.advance(1000);
+      t.equal(host.counter('init-sent'), 3, `${name}: retried on the timer`);
+      t.equal(h.kcs.bmcReadData(), 0x00);
+      h.window.buf.writeUInt16BE(3, 0x0c);
+      h.window.buf.writeUInt32BE(32780, 0x1c);
+      h.kcs.bmcWriteStatus(0xc1);
+      h.kcs.bmcWriteData(0xff);
+      await h.settle();
+      t.equal(host.state, 'active', `${name}: up once the BMC repaired its header`);
+      t.same(h.window.oob, []);
+      await h.closeAll();
+    }
+  });
+  t.test('well-formed BMC versions that do not meet ours: a BMC we cannot talk to, no Init', async (t) => {
     const h = new Harness();
-    encodeControlArea({
-      magic: ASTLPC_MAGIC,
-      bmcVerMin: 1,
-      bmcVerCur: 3,
-      hostVerMin: 0,
-      hostVerCur: 0,
-      negotiatedVer: 0,
-      pad0: 0,
-      layout: { rx: { offset: 0x100, size: 0xffffffff }, tx: { offset: 0x200, size: 76 } },
-    }).copy(h.window.buf, 0);
+    encodeControlArea({ magic: ASTLPC_MAGIC, bmcVerMin: 4, bmcVerCur: 9, hostVerMin: 0, hostVerCur: 0, negotiatedVer: 0, pad0: 0, layout: BMC_LAYOUT }).copy(h.window.buf, 0);
     h.kcs.bmcWriteStatus(0x80);
     const host = h.makeHost();
     host.setUp(true);
     await h.settle();
     t.equal(host.state, 'failed');
-    t.equal(host.counter('init-failed:layout:rx-overflow'), 1);
+    t.equal(host.counter('init-failed:version'), 1);
     t.notOk(h.kcs.trace.includes('host:idr<-0x00'));
   });
   t.test('BMC announces an oversized packet: dropped without Rx Complete', async (t) => {
@@ -347,6 +425,7 @@ function fuzz(seed: number, iterations: number, bmcOptions: NonNullable<Paramete
     const u16 = (): number => (chance(0.8) ? pick(INTERESTING_U16) : Math.floor(rand() * 0x10000));
 
     const { h, bmc } = await bmcOnly(bmcOptions);
+    const startSize = header(h).layout.tx.size;
     const sent = { init: 0, txBegin: 0, rxComplete: 0, unknown: 0, dummy: 0 };
     let sizeViolations = 0;
     let thrown = 0;
@@ -372,8 +451,9 @@ function fuzz(seed: number, iterations: number, bmcOptions: NonNullable<Paramete
           sent.init++;
           await h.settle();
           if (bmc.counter('init-ok') > okBefore) {
-            const l = header(h).layout;
-            if (l.tx.size !== l.rx.size || l.tx.size > proposed) sizeViolations++;
+            // v2+: symmetric and never above the proposal; v1 (no proposal): the starting layout.
+            const { layout: l, negotiatedVer } = header(h);
+            if (l.tx.size !== l.rx.size || (negotiatedVer >= 2 ? l.tx.size > proposed : l.tx.size !== startSize)) sizeViolations++;
           }
         } else if (r < 0.75) {
           // A packet of random length and content in the host → BMC buffer, then Tx Begin.
@@ -442,8 +522,11 @@ function fuzz(seed: number, iterations: number, bmcOptions: NonNullable<Paramete
     for (const reason of reasons) {
       t.ok((c[reason] ?? 0) > 0, `reason exercised: ${reason} (${c[reason] ?? 0})`);
     }
+    // Only rx_size is the host's to propose (its offsets and tx_size are put
+    // back first), so these are the faults a proposal can have — every one exercised.
     const layoutReasons = LAYOUT_FAULTS.filter((f) => (c[`init-failed:layout:${f}`] ?? 0) > 0);
-    t.ok(layoutReasons.length >= 5, `layout faults exercised: ${layoutReasons.join(', ')}`);
+    t.same(layoutReasons, ['rx-overflow', 'rx-window', 'rx-btu', 'overlap'], `layout faults exercised: ${layoutReasons.join(', ')}`);
+    t.ok((c['control-area-restored'] ?? 0) > 0, 'scribbled BMC fields were put back');
     t.comment(JSON.stringify(c));
 
     // A final hostile Init, then a proper host: the channel comes back.

@@ -6,7 +6,8 @@
 import t from 'tap';
 import { AstlpcBinding, type AstlpcStateEvent } from '../../../../firmware/mctp/astlpc/binding.js';
 import { decodeControlArea } from '../../../../firmware/mctp/astlpc/control-area.js';
-import { Harness } from './harness.js';
+import { Harness, pattern } from './harness.js';
+import { LibmctpHost } from './libmctp-host.js';
 import { ConfigError } from '../../../../lib/errors.js';
 
 function header(h: Harness) {
@@ -204,6 +205,44 @@ t.test('version negotiation between bindings', async (t) => {
     t.equal(h.host!.counter('init-failed:version'), 2);
     t.same(h.hostPort.carrierLog, [], 'carrier never came up');
   });
+});
+
+t.test('a v1 session gets the v1 layout, whatever an earlier v3 session negotiated', async (t) => {
+  const START = { rx: { offset: 0x100, size: 0x7ff7c }, tx: { offset: 0x8007c, size: 0x7ff7c } };
+  const h = new Harness();
+  await h.up({}, { mtu: 68 });
+  t.same(header(h).layout, { rx: { offset: 0x100, size: 76 }, tx: { offset: 0x8007c, size: 76 } }, 'a v3 session at MTU 64: 76-byte buffers');
+  await h.host!.close();
+
+  // A libmctp host built for v1 with a 1024-byte MTU: v1 has no size
+  // negotiation (it does not write rx_size) and libmctp keeps its requested MTU.
+  const host = new LibmctpHost({ kcs: h.kcs.host, window: h.window.view('host'), mtu: 1024, versionCur: 1 });
+  h.track(host);
+  t.equal(await host.register(), 0);
+  await h.settle();
+  t.ok(host.txEnabled, 'channel up');
+  t.equal(header(h).negotiatedVer, 1);
+  t.same(header(h).layout, START, "the BMC's starting layout, not the v3 session's leftovers");
+  t.equal(stat(h.bmc!, 'mtu.current'), 68, 'the BMC still tells its core the BTU (v1)');
+  const p = pattern(1028, 5);
+  p.set([1, 8, 9, 0xc8], 0);
+  t.equal(await host.tx(p), 0, 'a packet at the host\'s MTU is not refused ("invalid TX len")');
+  await h.settle();
+  t.notMatch(host.log.join('\n'), /invalid TX len/);
+  t.same(h.bmcPort.received.at(-1), p, 'and the BMC takes it: it fits its buffer');
+  host.close();
+
+  // Our own v1-only host gets the same layout; a v3 host afterwards negotiates again.
+  h.makeHost({ versions: { min: 1, max: 1 } }).setUp(true);
+  await h.settle();
+  t.equal(h.host!.state, 'active');
+  t.same(header(h).layout, START);
+  t.same(stat(h.host!, 'layout'), { bmcToHost: START.rx, hostToBmc: START.tx });
+  await h.host!.close();
+  h.makeHost({ mtu: 100 }).setUp(true);
+  await h.settle();
+  t.equal(header(h).negotiatedVer, 3);
+  t.equal(header(h).layout.rx.size, 108, 'v3 negotiates from the proposal again');
 });
 
 t.test('host before BMC', async (t) => {

@@ -3,10 +3,13 @@
  * quick-restart hold (BMC_READY low until the host consumed the dummy), a
  * BMC that crashed without announcing it, host re-initialisation, host Tx
  * while the BMC goes away
- * (libmctp: host_tx_bmc_gone, negotiate_mtu_low_high).
+ * (libmctp: host_tx_bmc_gone, negotiate_mtu_low_high), and a BMC restart
+ * across processes under a host that behaves like libmctp's.
  */
 import t from 'tap';
+import type { AstlpcBinding } from '../../../../firmware/mctp/astlpc/binding.js';
 import { Harness, pattern } from './harness.js';
+import { LibmctpHost } from './libmctp-host.js';
 
 /** tap's subtest type (the last overload of t.test takes just the callback). */
 type TapTest = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -182,4 +185,106 @@ t.test('host Tx while the BMC goes away', async (t) => {
   t.equal(host.state, 'active');
   t.equal(h.hostPort.txReadyCount, 1);
   await exchange(t, h, 'BMC back');
+});
+
+// ---------------------------------------------------------------------------
+// A BMC restart across processes, under a host that behaves exactly like
+// libmctp's (docs/astlpc.md "BMC restart across processes"). The new process
+// has power-on KCS registers; only the window (with the old control area)
+// survives. libmctp's host re-sends Init only when it sees BMC_READY rise.
+
+const hostPkt = (len: number, seed: number): Buffer => pkt(len, seed, 8, 9);
+
+/** The libmctp-like host sends a packet, and the BMC sends one back: both arrive. */
+async function libmctpExchange(t: TapTest, h: Harness, host: LibmctpHost, label: string): Promise<void> {
+  const up = hostPkt(60, 3);
+  const down = pkt(60, 4);
+  const before = [host.received.length, h.bmcPort.received.length];
+  t.equal(await host.tx(up), 0, `${label}: host tx accepted`);
+  await h.settle();
+  t.same(h.bmcPort.received.slice(before[1]), [up], `${label}: BMC received`);
+  t.equal(h.bmc!.transmit(down), true, `${label}: BMC transmit`);
+  await h.settle();
+  t.same(host.received.slice(before[0]), [down], `${label}: host received`);
+}
+
+async function libmctpUp(t: TapTest): Promise<{ h: Harness; host: LibmctpHost }> {
+  const h = new Harness();
+  const bmc = h.makeBmc();
+  bmc.setUp(true);
+  await h.settle();
+  t.equal(bmc.state, 'ready', 'a zeroed window has no predecessor: BMC_READY at once');
+  const host = new LibmctpHost({ kcs: h.kcs.host, window: h.window.view('host') });
+  h.track(host);
+  t.equal(await host.register(), 0, 'mctp_register_bus');
+  await h.settle();
+  t.ok(host.txEnabled, 'libmctp host: channel up');
+  return { h, host };
+}
+
+/** The old process announces going down (or not), dies, and a new one starts with fresh KCS registers. */
+async function newBmcProcess(h: Harness, announce: boolean): Promise<AstlpcBinding> {
+  if (announce) await h.bmc!.close();
+  else h.kcs.dropBmcListeners();
+  h.kcs.powerOn();
+  const bmc = h.makeBmc();
+  bmc.setUp(true);
+  await h.settle();
+  return bmc;
+}
+
+t.test('new BMC process, libmctp host missed the going-down status: it still sees BMC_READY fall and rise', async (t) => {
+  const { h, host } = await libmctpUp(t);
+  await libmctpExchange(t, h, host, 'before');
+  // The host is not looking while the old process goes down and the new one starts.
+  h.kcs.holdHostEvents = true;
+  const bmc = await newBmcProcess(h, true);
+  t.equal(bmc.state, 'restarting', "the window holds a predecessor's control area: BMC_READY held low");
+  t.equal(h.kcs.str, 0x01, 'STR 0x00 announced, with the dummy in ODR (OBF)');
+  const seen = host.statusSeen.length;
+  h.kcs.releaseHostEvents();
+  await h.settle();
+  t.equal(bmc.state, 'active', 'the host read the dummy, BMC_READY rose, the host sent Init');
+  t.ok(host.txEnabled, 'libmctp host: channel back');
+  const after = host.statusSeen.slice(seen);
+  const fall = after.findIndex((s) => !(s & 0x80));
+  t.ok(fall >= 0 && after.slice(fall).some((s) => s & 0x80), `it saw BMC_READY fall, then rise (${after.map((s) => s.toString(16)).join(' ')})`);
+  t.equal(bmc.counter('restart-holdoff-expired'), 0);
+  await libmctpExchange(t, h, host, 'after');
+});
+
+t.test('new BMC process, libmctp host saw the going-down status: the new BMC still comes up', async (t) => {
+  const { h, host } = await libmctpUp(t);
+  await h.bmc!.close();
+  await h.settle();
+  t.notOk(host.txEnabled, 'the host saw BMC_READY fall');
+  const bmc = await newBmcProcess(h, false);
+  t.equal(bmc.state, 'active');
+  t.ok(host.txEnabled);
+  await libmctpExchange(t, h, host, 'after');
+});
+
+t.test('new BMC process after a crash (no going-down status at all)', async (t) => {
+  const { h, host } = await libmctpUp(t);
+  const bmc = await newBmcProcess(h, false);
+  t.equal(bmc.state, 'active');
+  t.ok(host.txEnabled);
+  t.equal(h.kcs.trace.filter((e) => e === 'bmc:str<-0x00').length, 1, 'the new BMC announced the end of the old channel');
+  await libmctpExchange(t, h, host, 'after');
+});
+
+t.test('new BMC process with no host reading: BMC_READY after the hold-off, a later libmctp host registers', async (t) => {
+  const { h, host } = await libmctpUp(t);
+  host.close();
+  const bmc = await newBmcProcess(h, true);
+  t.equal(bmc.state, 'restarting');
+  await h.advance(5000);
+  t.equal(bmc.state, 'ready');
+  t.equal(bmc.counter('restart-holdoff-expired'), 1);
+  const host2 = new LibmctpHost({ kcs: h.kcs.host, window: h.window.view('host') });
+  h.track(host2);
+  t.equal(await host2.register(), 0);
+  await h.settle();
+  t.ok(host2.txEnabled);
+  await libmctpExchange(t, h, host2, 'late host');
 });

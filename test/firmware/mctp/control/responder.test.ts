@@ -90,6 +90,49 @@ t.test('Set Endpoint ID refusals, as mctpd', async (t) => {
   responder.close();
 });
 
+t.test('Set Endpoint ID whose local route would clash: nothing changes, the next Set works', async (t) => {
+  const { sock, phys, responder, host } = endpointSetup({ hostEid: 20 });
+  // The bus owner first assigns 9 (and we route back to it), then the host is given a static route to EID 30.
+  t.equal((await ask(sock, phys, '00 80 01 00 09'))?.toString('hex'), '0000010000' + '0900');
+  host.addRoute({ min: 30, dev: 'mctp0' });
+  const routesBefore = host.routes.list().map((r) => `${r.type}:${r.min}-${r.max}`);
+  const hif = host.interface('mctp0');
+
+  const r = await askFull(sock, phys, '00 81 01 00 1e');
+  t.equal(r?.msg.toString('hex'), '00010104', 'refused: not ready (the EID is taken by a route)');
+  t.equal(r?.addr.eid, 9, 'answered from the EID we still have, not a half-added 30');
+  t.same(hif.addrs, [9], 'the address is unchanged');
+  t.same(host.routes.list().map((rt) => `${rt.type}:${rt.min}-${rt.max}`), routesBefore, 'and so is every route');
+  t.ok(host.lookupRoute(1, 9)?.local, 'EID 9 still has its local route');
+  t.ok(host.lookupRoute(1, 8), 'the route back to the bus owner is kept');
+  t.equal(responder.stats.eidAssignments, 1);
+
+  const next = await askFull(sock, phys, '00 82 01 00 0a');
+  t.equal(next?.msg.toString('hex'), '0002010000' + '0a00', 'the next Set Endpoint ID is answered and accepted');
+  t.equal(next?.addr.eid, 10);
+  t.same(hif.addrs, [10]);
+  t.ok(host.lookupRoute(1, 10)?.local);
+  t.notOk(host.lookupRoute(1, 9)?.local, 'the old EID is gone with its route');
+  responder.close();
+});
+
+t.test('the stack changes an address and its local route together or not at all', async (t) => {
+  const { host } = linkedStacks({ hw: true, hostEid: 20 });
+  host.addRoute({ min: 30, dev: 'mctp0' });
+  t.throws(() => host.addAddress('mctp0', 30), { code: 'EEXIST' }, 'the clashing local route refuses the address');
+  t.same(host.interface('mctp0').addrs, [20], 'no half-added address');
+  t.throws(() => host.replaceAddresses('mctp0', 30), { code: 'EEXIST' });
+  t.same(host.interface('mctp0').addrs, [20], 'a failed replace keeps the old address');
+  t.ok(host.lookupRoute(1, 20)?.local);
+  host.replaceAddresses('mctp0', 21);
+  t.same(host.interface('mctp0').addrs, [21]);
+  t.ok(host.lookupRoute(1, 21)?.local);
+  t.equal(host.lookupRoute(1, 20), null);
+  host.removeAddress('mctp0', 21);
+  t.same(host.interface('mctp0').addrs, []);
+  t.equal(host.routes.list().filter((r) => r.type === 'local').length, 0);
+});
+
 t.test('UUID, versions, message types, VDM sets, network ID', async (t) => {
   const { sock, phys, responder } = endpointSetup();
   t.equal((await ask(sock, phys, '00 80 03'))?.toString('hex'), `00000300${UUID}`);
