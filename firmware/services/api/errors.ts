@@ -27,6 +27,7 @@ export type ApiErrorCode =
   | 'E_NOT_IMPLEMENTED'
   | 'E_DASHBOARD_NOT_BUILT'
   | 'E_SHUTTING_DOWN'
+  | 'E_STORAGE'
   | 'E_INTERNAL';
 
 export class ApiError extends CodedError<ApiErrorCode> {
