@@ -34,7 +34,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     const client = clientFrom(values, io);
     switch (sub) {
       case 'list': {
-        const pick = window(args);
+        const pick = firstOrLast(args);
         const sel = await client.json<SelJson>('GET', '/api/v1/ipmi/sel');
         const entries = pick(sel.entries);
         if (values.json) {
@@ -62,7 +62,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 }
 
 /** `first N` / `last N` as ipmitool sel list takes them; everything without. */
-function window(args: string[]): <T>(all: T[]) => T[] {
+function firstOrLast(args: string[]): <T>(all: T[]) => T[] {
   if (args.length === 0) return (all) => all;
   const [which, count, extra] = args;
   if ((which !== 'first' && which !== 'last') || count === undefined || extra !== undefined) {
