@@ -17,6 +17,9 @@ const USAGE = `usage: bmcemu [target options] <command> [options]
   wait          wait for a condition (host-on, astlpc-up, endpoint:<eid>, milestone:<name>, ...)
   mctp          link|address|route|neigh|endpoints|req|pcap, as mctp(1) prints them
   console       the host console: log, follow (-f) or interactive (-i)
+  ipmi          raw NETFN CMD [DATA...] as ipmitool raw; log [-f]: every IPMI message the BMC handled
+  sel           list|clear the System Event Log, as ipmitool sel prints it
+  fru           print FRU device 0, as ipmitool fru print prints it
 
 Each command takes --help. The instance a command is about: --instance NAME
 (default $BMCEMU_INSTANCE, else "default"), --runtime-dir DIR, or --api URL;
@@ -34,6 +37,9 @@ const COMMANDS: Record<string, () => Promise<Main>> = {
   wait: async () => (await import('./commands/wait.js')).main,
   mctp: async () => (await import('./commands/mctp.js')).main,
   console: async () => (await import('./commands/console.js')).main,
+  ipmi: async () => (await import('./commands/ipmi.js')).main,
+  sel: async () => (await import('./commands/sel.js')).main,
+  fru: async () => (await import('./commands/fru.js')).main,
 };
 
 async function main(): Promise<void> {

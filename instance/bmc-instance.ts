@@ -260,6 +260,8 @@ export class BmcInstance extends EventEmitter {
       startedAt: Date.now(),
     };
     if (this.host) ctx.power = this.#powerPart(this.host);
+    // The IPMI service is the API's IPMI part as is; the API and its router share this.clock.
+    if (fw.ipmi) ctx.ipmi = fw.ipmi;
     return ctx;
   }
 

@@ -18,8 +18,11 @@
  * under QEMU's own 4 s so the host always hears from the BMC first), and a
  * response with more data than the bus can carry becomes CA.
  *
- * Every message is visible: a bounded log ring per bus, and counters per
- * (netfn, cmd, cc) and per bus as plain data for the metrics exporter.
+ * Every message is visible: a bounded log ring per bus whose entries carry
+ * one sequence number across all buses (so a reader can follow with "what
+ * came after N" and learn when a ring dropped entries it had not read), a
+ * listener per message, and counters per (bus, netfn, cmd, cc) and per bus as
+ * plain data for the metrics exporter.
  */
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { CodedError, ConfigError } from '../../lib/errors.js';
@@ -57,6 +60,8 @@ export interface RouterOptions {
 }
 
 export interface MessageLogEntry {
+  /** Position in the router's message order, from 1, shared by every bus. */
+  seq: number;
   bus: string;
   requester: string | undefined;
   netfn: number;
@@ -70,6 +75,7 @@ export interface MessageLogEntry {
 }
 
 export interface CommandCounter {
+  bus: string;
   netfn: number;
   cmd: number;
   cc: number;
@@ -111,6 +117,8 @@ interface Bus {
   log: MessageLogEntry[];
   logSize: number;
   logNext: number;
+  /** seq of the newest entry the ring has dropped (0: none yet). */
+  droppedSeq: number;
   stats: Omit<BusStats, 'bus' | 'maxInFlight'>;
 }
 
@@ -149,6 +157,8 @@ export class IpmiRouter {
   readonly #oemKeying = new Map<string, 'plain' | 'iana'>();
   readonly #buses = new Map<string, Bus>();
   readonly #counters = new Map<string, CommandCounter>();
+  readonly #listeners = new Set<(entry: MessageLogEntry) => void>();
+  #seq = 0;
 
   constructor(opts: RouterOptions = {}) {
     this.#clock = opts.clock ?? systemClock;
@@ -170,7 +180,10 @@ export class IpmiRouter {
     bus.maxInFlight = o.maxInFlight;
     bus.maxResponseData = o.maxResponseData;
     if (o.logSize !== bus.logSize) {
-      bus.log = this.logOf(name).slice(-o.logSize);
+      const all = this.logOf(name);
+      const dropped = all.slice(0, Math.max(0, all.length - o.logSize));
+      if (dropped.length) bus.droppedSeq = Math.max(bus.droppedSeq, dropped[dropped.length - 1]!.seq);
+      bus.log = all.slice(-o.logSize);
       bus.logSize = o.logSize;
       bus.logNext = bus.log.length % o.logSize;
     }
@@ -356,6 +369,7 @@ export class IpmiRouter {
         log: [],
         logSize: this.#defaultBus.logSize,
         logNext: 0,
+        droppedSeq: 0,
         stats: { inFlight: 0, requests: 0, busy: 0, timeouts: 0, handlerErrors: 0, lateCompletions: 0, oversizeResponses: 0 },
       };
       this.#buses.set(name, bus);
@@ -367,6 +381,7 @@ export class IpmiRouter {
     const netfn = isByte(req.netfn) ? req.netfn : 0xff;
     const cmd = isByte(req.cmd) ? req.cmd : 0xff;
     const entry: MessageLogEntry = {
+      seq: ++this.#seq,
       bus: bus.name,
       requester: req.requester,
       netfn,
@@ -377,14 +392,47 @@ export class IpmiRouter {
       durationMs: this.#clock.now() - startedAt,
     };
     if (bus.log.length < bus.logSize) bus.log.push(entry);
-    else bus.log[bus.logNext] = entry;
+    else {
+      bus.droppedSeq = bus.log[bus.logNext]!.seq;
+      bus.log[bus.logNext] = entry;
+    }
     bus.logNext = (bus.logNext + 1) % bus.logSize;
-    // Keys are bounded by construction: 32 request netfns x 256 cmds x the
-    // few completion codes each can end with.
-    const key = `${netfn}:${cmd}:${cc}`;
+    // Keys are bounded by construction: the buses the composition made x 32
+    // request netfns x 256 cmds x the few completion codes each can end with.
+    const key = `${bus.name}:${netfn}:${cmd}:${cc}`;
     const c = this.#counters.get(key);
     if (c) c.count++;
-    else this.#counters.set(key, { netfn, cmd, cc, name: name ?? '', count: 1 });
+    else this.#counters.set(key, { bus: bus.name, netfn, cmd, cc, name: name ?? '', count: 1 });
+    for (const fn of [...this.#listeners]) {
+      try {
+        fn(entry);
+      } catch (e) {
+        // A watcher's failure must not reach the requester's answer.
+        this.#log(`ipmi: a message listener threw: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+
+  /** Call `fn` with every message's log entry once it is answered; returns the unsubscribe. */
+  onMessage(fn: (entry: MessageLogEntry) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** seq of the newest message (0 before the first). */
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
+  /**
+   * Entries with seq > `after` of one bus (every bus when undefined), oldest
+   * first, and whether a ring already dropped some of them before they were read.
+   */
+  logSince(after: number, bus?: string): { entries: MessageLogEntry[]; lost: boolean } {
+    const buses = bus === undefined ? [...this.#buses.keys()] : this.#buses.has(bus) ? [bus] : [];
+    const entries = buses.flatMap((b) => this.logOf(b).filter((e) => e.seq > after)).sort((a, b) => a.seq - b.seq);
+    const lost = buses.some((b) => this.#buses.get(b)!.droppedSeq > after);
+    return { entries, lost };
   }
 
   /** A bus's log, oldest first. */
@@ -395,9 +443,11 @@ export class IpmiRouter {
     return [...b.log.slice(b.logNext), ...b.log.slice(0, b.logNext)];
   }
 
-  /** Counters per (netfn, cmd, cc), for Prometheus. */
+  /** Counters per (bus, netfn, cmd, cc), for Prometheus. */
   counters(): CommandCounter[] {
-    return [...this.#counters.values()].map((c) => ({ ...c })).sort((a, b) => a.netfn - b.netfn || a.cmd - b.cmd || a.cc - b.cc);
+    return [...this.#counters.values()]
+      .map((c) => ({ ...c }))
+      .sort((a, b) => (a.bus < b.bus ? -1 : a.bus > b.bus ? 1 : 0) || a.netfn - b.netfn || a.cmd - b.cmd || a.cc - b.cc);
   }
 
   busStats(): BusStats[] {

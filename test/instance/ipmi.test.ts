@@ -8,6 +8,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { main as ipmi } from '../../cli/commands/ipmi.js';
+import { main as selCommand } from '../../cli/commands/sel.js';
+import type { CliIo } from '../../cli/options.js';
 import { BmcInstance } from '../../instance/bmc-instance.js';
 import { encodeControl, encodeRequest, parseResponse, splitFrames } from '../../firmware/ipmi/vm/codec.js';
 import { shortTempDir } from '../transport/helpers/util.js';
@@ -79,4 +82,38 @@ t.test('QEMU reaches ipmid on <runtime>/ipmi.sock; the SEL persists across a BMC
   t.equal(entry[0], 0, 'Get SEL Entry by the id Add returned');
   t.same(entry.slice(3 + 7, 3 + 16), [0x20, 0, 0x04, 0x01, 0x01, 0x01, 0x57, 0xff, 0xff], 'the event body as added');
   t.equal((await qemu.ask(0x00, 0x01))[0], 0, 'Get Chassis Status');
+});
+
+t.test('the instance serves its IPMI service through the API: the host\'s messages in the log, raw requests, the SEL', async (t) => {
+  const runtimeDir = shortTempDir(t);
+  const inst = new BmcInstance({ runtimeDir, host: false });
+  await inst.start();
+  t.teardown(() => inst.stop());
+  const qemu = await fakeQemu(path.join(runtimeDir, 'ipmi.sock'));
+  t.teardown(() => qemu.close());
+  t.equal((await qemu.ask(0x06, 0x01))[0], 0, 'the host asks Get Device ID');
+  t.equal((await qemu.ask(0x0a, 0x44, [0, 0, 0x02, 0, 0, 0, 0, 0x20, 0, 0x04, 0x01, 0x01, 0x01, 0x57, 0xff, 0xff]))[0], 0, 'and adds a SEL entry');
+
+  const cli = async (cmd: (argv: string[], io: CliIo) => Promise<number>, argv: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await cmd([...argv, '--runtime-dir', runtimeDir], {
+      stdout: { write: (s: string | Uint8Array) => (out += String(s)) },
+      stderr: { write: (s: string) => (err += s) },
+      env: {},
+    });
+    return { code, out, err };
+  };
+  const log = await cli(ipmi, ['log', '--bus', 'system']);
+  t.equal(log.code, 0, log.err);
+  t.match(log.out, / system\/qemu#\d+ App 0x06\/0x01 Get Device ID -> 0x00 \(command completed normally\) /);
+  t.match(log.out, / system\/qemu#\d+ Storage 0x0a\/0x44 Add SEL Entry -> 0x00 /);
+  const raw = await cli(ipmi, ['raw', '0x0a', '0x40']);
+  t.equal(raw.code, 0, raw.err);
+  t.match(raw.out, /^ 51 01 00 /, 'Get SEL Info through the API: version 51h, one entry');
+  const sel = await cli(selCommand, ['list']);
+  t.match(sel.out, /^ {3}1 \| \d\d\/\d\d\/\d\d \| \d\d:\d\d:\d\d UTC \| Temperature #0x01 \| Upper Non-critical going high \| Asserted\n$/);
+  const metrics = await (await fetch(`${inst.api!.address!.url}/metrics`)).text();
+  t.match(metrics, /ipmi_requests_total\{bus="system",netfn="0x06",cmd="0x01",cc="0x00",command="Get Device ID"\} 1\n/);
+  t.match(metrics, /ipmi_requests_total\{bus="api",netfn="0x0a",cmd="0x40",cc="0x00",command="Get SEL Info"\} 1\n/);
 });

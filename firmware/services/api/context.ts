@@ -6,6 +6,9 @@
  * answers 501 with a "not implemented yet" reason instead of pretending.
  */
 import type { MctpStack } from '../../mctp/stack.js';
+import type { IpmiRouter } from '../../ipmi/router.js';
+import type { FruInventory } from '../../ipmi/storage/fru.js';
+import type { SystemEventLog } from '../../ipmi/storage/sel.js';
 
 /** The subset of EventEmitter the API uses; a real EventEmitter satisfies it. */
 export interface Emits<Name extends string, T> {
@@ -104,6 +107,21 @@ export interface ReadinessPart extends Emits<'event', ReadinessRecord> {
   current(): ReadinessRecord[];
 }
 
+/**
+ * The BMC's IPMI service (IpmiService satisfies it as is). Log entries are
+ * stamped on the router's clock: the API turns them into wall-clock times
+ * with its own clock, so the two must be the same (the instance passes one).
+ */
+export interface IpmiPart {
+  router: Pick<IpmiRouter, 'dispatch' | 'logSince' | 'onMessage' | 'counters' | 'busStats' | 'lastSeq'>;
+  storage: {
+    sel: Pick<SystemEventLog, 'records' | 'info' | 'clear' | 'capacity'>;
+    fru: Pick<FruInventory, 'parse' | 'size'>;
+  };
+  /** Plain-JSON state and counters of the router, system interface, watchdog, VM connections, SEL. */
+  stats(): Record<string, unknown>;
+}
+
 export interface ApiContext {
   /** The BMC's MCTP stack: links, addresses, routes, neighbours, counters, sockets, capture taps. */
   stack: MctpStack;
@@ -112,6 +130,7 @@ export interface ApiContext {
   endpoints?: EndpointsPart;
   power?: PowerPart;
   console?: ConsolePart;
+  ipmi?: IpmiPart;
   /** Boot milestones and other records only the lead knows (readiness-source.ts has a ready-made one). */
   events: ReadinessPart;
   /** The instance's runtime directory: api.json and pcap files go here. Absent: no api.json, capture answers 501. */

@@ -28,6 +28,7 @@ export type ApiErrorCode =
   | 'E_DASHBOARD_NOT_BUILT'
   | 'E_SHUTTING_DOWN'
   | 'E_TOO_MANY_STREAMS'
+  | 'E_STORAGE'
   | 'E_INTERNAL';
 
 export class ApiError extends CodedError<ApiErrorCode> {

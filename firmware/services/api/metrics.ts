@@ -8,7 +8,7 @@
  * client library would add a registry and a dependency to keep in step.
  */
 import { RX_DROP_REASONS, TX_DROP_REASONS } from '../../mctp/counters.js';
-import type { ApiContext } from './context.js';
+import type { ApiContext, IpmiPart } from './context.js';
 import { STREAM_DROP_REASONS, STREAM_KINDS, type StreamStats } from './streams.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -160,5 +160,37 @@ export function renderMetrics(src: MetricsSources): string {
       for (const reason of STREAM_DROP_REASONS) drops(st.streams[kind].drops[reason], { kind, reason });
     }
   }
+
+  // ---- IPMI ------------------------------------------------------------------
+  if (ctx.ipmi) renderIpmi(x, ctx.ipmi);
   return x.toString();
+}
+
+const hexLabel = (v: number): string => `0x${v.toString(16).padStart(2, '0')}`;
+
+/** The router's counters per (bus, netfn, cmd, cc) and per bus, and the SEL's fill. */
+function renderIpmi(x: Exposition, ipmi: IpmiPart): void {
+  const req = x.family('ipmi_requests_total', 'counter', 'IPMI requests answered, by bus, netfn, command and completion code (command: the registered name, "" when none).');
+  for (const c of ipmi.router.counters()) {
+    req(c.count, { bus: c.bus, netfn: hexLabel(c.netfn), cmd: hexLabel(c.cmd), cc: hexLabel(c.cc), command: c.name });
+  }
+  const perBus: Array<[string, 'counter' | 'gauge', string, (b: ReturnType<IpmiPart['router']['busStats']>[number]) => number]> = [
+    ['ipmi_bus_requests_total', 'counter', 'IPMI requests that reached the router, by bus.', (b) => b.requests],
+    ['ipmi_bus_in_flight', 'gauge', 'IPMI requests being handled now, by bus.', (b) => b.inFlight],
+    ['ipmi_bus_busy_total', 'counter', 'Requests answered C0 (node busy: over the bus in-flight limit).', (b) => b.busy],
+    ['ipmi_bus_timeouts_total', 'counter', 'Requests answered C3 because the handler did not answer in time.', (b) => b.timeouts],
+    ['ipmi_bus_handler_errors_total', 'counter', 'Requests answered FF because the handler failed.', (b) => b.handlerErrors],
+    ['ipmi_bus_late_completions_total', 'counter', 'Handlers that finished after their requester had been answered C3.', (b) => b.lateCompletions],
+    ['ipmi_bus_oversize_responses_total', 'counter', 'Responses replaced by CA because they did not fit the bus.', (b) => b.oversizeResponses],
+  ];
+  const buses = ipmi.router.busStats();
+  for (const [name, type, help, value] of perBus) {
+    const f = x.family(name, type, help);
+    for (const b of buses) f(value(b), { bus: b.bus });
+  }
+  const sel = ipmi.storage.sel;
+  const info = sel.info();
+  x.family('ipmi_sel_entries', 'gauge', 'Records in the System Event Log.')(info.entries);
+  x.family('ipmi_sel_capacity_entries', 'gauge', 'Records the System Event Log can hold.')(sel.capacity);
+  x.family('ipmi_sel_overflow', 'gauge', 'The SEL refused a record since it was last cleared (1) or not (0).')(info.overflow ? 1 : 0);
 }

@@ -15,7 +15,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string, wit
         title: 'bmcemu status API',
         version,
         description:
-          'Status, power, MCTP, readiness and console of an emulated AST2500 BMC. Errors are JSON {statusCode, error, code, message}; ' +
+          'Status, power, MCTP, IPMI, readiness and console of an emulated AST2500 BMC. Errors are JSON {statusCode, error, code, message}; ' +
           'a part not wired into this BMC answers 501. See docs/api.md.',
       },
       tags: [
@@ -24,6 +24,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string, wit
         { name: 'mctp' },
         { name: 'capture' },
         { name: 'console' },
+        { name: 'ipmi' },
         { name: 'readiness' },
         { name: 'metrics' },
       ],

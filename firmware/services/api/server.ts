@@ -27,6 +27,7 @@ import { registerOpenApi } from './openapi.js';
 import type { RouteDeps } from './route-deps.js';
 import { captureRoutes } from './routes/capture.js';
 import { consoleRoutes } from './routes/console.js';
+import { ipmiRoutes } from './routes/ipmi.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { mctpRoutes } from './routes/mctp.js';
 import { powerRoutes } from './routes/power.js';
@@ -178,7 +179,7 @@ export async function createApiServer(ctx: ApiContext, opts: ApiServerOptions = 
   // refused upgrade (401) still has its socket closed.
   await installAuth(app, { listenHost: host, ...(opts.token ? { token: opts.token } : {}) });
   await registerOpenApi(app, ctx.version, !!opts.token);
-  for (const plugin of [statusRoutes, powerRoutes, mctpRoutes, captureRoutes, consoleRoutes, readinessRoutes]) {
+  for (const plugin of [statusRoutes, powerRoutes, mctpRoutes, captureRoutes, consoleRoutes, readinessRoutes, ipmiRoutes]) {
     await app.register(plugin, { ...deps, prefix: API_PREFIX });
   }
   await app.register(metricsRoutes, deps);

@@ -204,18 +204,45 @@ t.test('every message is logged per bus (bounded ring) and counted per netfn/cmd
   const log = r.logOf('system');
   t.equal(log.length, 3);
   t.same(log.map((e) => e.requester), ['q3', 'q4', undefined], 'oldest first, oldest dropped');
-  t.same(log[2], { bus: 'system', requester: undefined, netfn: 6, cmd: 9, name: undefined, cc: 0xc1, startedAt: 1000, durationMs: 0 });
-  t.equal(r.logOf('lan').length, 1);
+  t.same(log[2], { seq: 6, bus: 'system', requester: undefined, netfn: 6, cmd: 9, name: undefined, cc: 0xc1, startedAt: 1000, durationMs: 0 });
+  t.same(r.logOf('lan').map((e) => e.seq), [7], 'one sequence across buses');
+  t.equal(r.lastSeq, 7);
   t.same(r.logOf('nope'), []);
   t.same(r.counters(), [
-    { netfn: 6, cmd: 1, cc: 0, name: 'Get Device ID', count: 6 },
-    { netfn: 6, cmd: 9, cc: 0xc1, name: '', count: 1 },
+    { bus: 'lan', netfn: 6, cmd: 1, cc: 0, name: 'Get Device ID', count: 1 },
+    { bus: 'system', netfn: 6, cmd: 1, cc: 0, name: 'Get Device ID', count: 5 },
+    { bus: 'system', netfn: 6, cmd: 9, cc: 0xc1, name: '', count: 1 },
   ]);
+  const all = r.logSince(0);
+  t.same(all.entries.map((e) => e.seq), [4, 5, 6, 7], 'every bus, in message order');
+  t.equal(all.lost, true, 'the system ring dropped 1..3');
+  t.same(r.logSince(3, 'system'), { entries: log, lost: false }, 'nothing after 3 was dropped');
+  t.same(r.logSince(6, 'lan').entries.map((e) => e.seq), [7]);
+  t.same(r.logSince(7), { entries: [], lost: false });
+  t.same(r.logSince(0, 'nope'), { entries: [], lost: false });
   t.match(formatLogEntry(log[0]!), /^system\/q3 0x06\/0x01 Get Device ID -> 0x00/);
   r.configureBus('system', { logSize: 2 });
   t.same(r.logOf('system').map((e) => e.requester), ['q4', undefined], 'shrinking keeps the newest');
+  t.same([r.logSince(3, 'system').lost, r.logSince(4, 'system').lost], [true, false], 'shrinking counts as dropping');
   const stats = r.busStats().find((b) => b.bus === 'system')!;
   t.equal(stats.requests, 6);
+});
+
+t.test('onMessage sees every answered message; a throwing listener does not reach the requester', async (t) => {
+  const lines: string[] = [];
+  const r = new IpmiRouter({ clock: new ManualClock(), log: (l) => lines.push(l) });
+  r.register(command({ netfn: 6, cmd: 1, name: 'Get Device ID' }));
+  const seen: number[] = [];
+  const off = r.onMessage((e) => seen.push(e.seq));
+  r.onMessage(() => {
+    throw new Error('boom');
+  });
+  t.equal((await r.dispatch(req(6, 1))).cc, 0);
+  t.equal((await r.dispatch(req(6, 2))).cc, 0xc1);
+  off();
+  await r.dispatch(req(6, 1));
+  t.same(seen, [1, 2]);
+  t.match(lines, [/listener threw: boom/]);
 });
 
 t.test('registered() lists commands for people and the API', async (t) => {

@@ -113,6 +113,7 @@ export const statusRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => 
           endpoints: !!ctx.endpoints,
           astlpc: !!ctx.astlpc,
           capture: !!ctx.runtimeDir,
+          ipmi: !!ctx.ipmi,
         },
       };
     },

@@ -5,16 +5,18 @@
 import t from 'tap';
 import type { Ast2500Soc } from '../../../../hw-models/ast2500-soc.js';
 import type { AstlpcBinding } from '../../../../firmware/mctp/astlpc/binding.js';
-import type { AstlpcPart, HardwarePart, ReadinessPart } from '../../../../firmware/services/api/context.js';
+import type { AstlpcPart, HardwarePart, IpmiPart, ReadinessPart } from '../../../../firmware/services/api/context.js';
+import type { IpmiService } from '../../../../firmware/services/ipmi/ipmi-service.js';
 import { ReadinessEvents } from '../../../../firmware/services/api/readiness-source.js';
 
 type Fits<A, B> = A extends B ? true : false;
 const astlpc: Fits<AstlpcBinding, AstlpcPart> = true;
 const hardware: Fits<Ast2500Soc, HardwarePart> = true;
 const events: Fits<ReadinessEvents, ReadinessPart> = true;
+const ipmi: Fits<IpmiService, IpmiPart> = true;
 
-t.test('AstlpcBinding, Ast2500Soc and ReadinessEvents satisfy their parts', async (t) => {
-  t.ok(astlpc && hardware && events);
+t.test('AstlpcBinding, Ast2500Soc, ReadinessEvents and IpmiService satisfy their parts', async (t) => {
+  t.ok(astlpc && hardware && events && ipmi);
 });
 
 t.test('ReadinessEvents keeps the milestones of the current boot', async (t) => {

@@ -7,7 +7,8 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Clock } from '../../../../lib/clock.js';
+import { systemClock, type Clock } from '../../../../lib/clock.js';
+import { IpmiService } from '../../../../firmware/services/ipmi/ipmi-service.js';
 import { startEchoResponder, type EchoResponder } from '../../../../firmware/mctp/echo.js';
 import { MctpStack } from '../../../../firmware/mctp/stack.js';
 import type {
@@ -128,12 +129,16 @@ export interface Fixture {
   console: FakeConsole;
   endpoints: FakeEndpoints;
   astlpc: FakeAstlpc;
+  /** A real IPMI service (no VM link) when the fixture was asked for one. */
+  ipmi: IpmiService | null;
   dir: string;
   close(): Promise<void>;
 }
 
 /** Two stacks joined by a pair: bmc EID 8 on mctp0, host EID 9; both up, routes both ways. */
-export function fixture(opts: { clock?: Clock; parts?: boolean; runtimeDir?: boolean; hwAddr?: boolean } = {}): Fixture {
+export function fixture(
+  opts: { clock?: Clock; parts?: boolean; runtimeDir?: boolean; hwAddr?: boolean; ipmi?: boolean; wallClock?: () => number } = {},
+): Fixture {
   const { bmc, host } = pairedStacks({
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.hwAddr ? { hwAddrs: [Buffer.from([0x1d]), Buffer.from([0x2e])] as [Buffer, Buffer] } : {}),
@@ -146,6 +151,7 @@ export function fixture(opts: { clock?: Clock; parts?: boolean; runtimeDir?: boo
   const endpoints = new FakeEndpoints();
   const astlpc = new FakeAstlpc();
   const parts = opts.parts ?? true;
+  const ipmi = opts.ipmi ? new IpmiService({ clock: opts.clock ?? systemClock, ...(opts.wallClock ? { wallClock: opts.wallClock } : {}) }) : null;
   const ctx: ApiContext = {
     stack: bmc,
     events,
@@ -153,6 +159,7 @@ export function fixture(opts: { clock?: Clock; parts?: boolean; runtimeDir?: boo
     startedAt: Date.now(),
     ...(opts.runtimeDir === false ? {} : { runtimeDir: dir }),
     ...(parts ? { power, console: con, endpoints, astlpc, hardware: { snapshot: () => ({ kcs: { str: 0x40 } }) } } : {}),
+    ...(ipmi ? { ipmi } : {}),
   };
   return {
     ctx,
@@ -164,8 +171,10 @@ export function fixture(opts: { clock?: Clock; parts?: boolean; runtimeDir?: boo
     console: con,
     endpoints,
     astlpc,
+    ipmi,
     dir,
     async close() {
+      ipmi?.close();
       responder.close();
       await bmc.close();
       await host.close();

@@ -23,7 +23,7 @@ t.test('status and index', async (t) => {
   t.type(st.host.uptimeSeconds, 'number', 'host uptime counts once it is on');
   t.same(st.mctp.links, [{ name: 'mctp0', up: true, carrier: true, addrs: [8] }]);
   t.equal(st.mctp.astlpc, 'waiting-init');
-  t.same(st.features, { power: true, console: true, hardware: true, endpoints: true, astlpc: true, capture: true });
+  t.same(st.features, { power: true, console: true, hardware: true, endpoints: true, astlpc: true, capture: true, ipmi: false });
   t.same(st.host.boot, { milestones: [] }, 'no milestones yet');
 
   f.events.milestone('init-started', { seconds: 4.25 });
@@ -44,7 +44,7 @@ t.test('status without optional parts says what is missing, not an error', async
   t.same(st.host, { power: null, since: null, uptimeSeconds: null, boot: { milestones: [] } });
   t.equal(st.mctp.astlpc, null);
   t.equal(st.mctp.endpoints, null);
-  t.same(st.features, { power: false, console: false, hardware: false, endpoints: false, astlpc: false, capture: false });
+  t.same(st.features, { power: false, console: false, hardware: false, endpoints: false, astlpc: false, capture: false, ipmi: false });
 });
 
 t.test('every optional part answers 501 with a reason when missing', async (t) => {
