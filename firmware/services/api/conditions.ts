@@ -10,7 +10,7 @@
  * boot in progress (when the launcher tracks boots), so a wait that starts
  * right after a reset is not met by what the previous boot did.
  */
-import type { ApiContext } from './context.js';
+import type { ApiContext, EndpointInfo } from './context.js';
 import { ApiError, notImplemented } from './errors.js';
 import type { EventHub } from './hub.js';
 
@@ -121,12 +121,12 @@ export function parseCondition(text: string): Condition {
         },
         evaluate: (ctx, hub) => {
           const list = ctx.endpoints!.list();
-          const ep = list.find((e) => e.eid === eid);
           // Assigned, not known to be gone, and (re)confirmed in this boot.
-          const met = ep !== undefined && ep.connectivity.toLowerCase() !== 'unavailable' && hub.ofCurrentBoot(hub.held(`endpoint:${ep.net}:${ep.eid}`));
+          const holds = (e: EndpointInfo): boolean =>
+            e.eid === eid && e.connectivity.toLowerCase() !== 'unavailable' && hub.ofCurrentBoot(hub.held(`endpoint:${e.net}:${e.eid}`));
           return {
-            met,
-            observed: { eid, endpoints: list.map((e) => e.eid), connectivity: ep?.connectivity ?? null, boot: hub.currentBoot },
+            met: list.some(holds),
+            observed: { eid, endpoints: list.map((e) => e.eid), connectivity: list.find((e) => e.eid === eid)?.connectivity ?? null, boot: hub.currentBoot },
           };
         },
       };
