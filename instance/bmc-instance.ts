@@ -5,20 +5,27 @@
  * host with the guest agent, and turns what happens into readiness events:
  * host powered, boot milestones from the console, channel up, endpoint
  * assigned, echo answered.
+ *
+ * The BMC's view of the host follows the host's power: when the host is
+ * reset or QEMU exits (power-off, crash), the host's MCTP endpoints are
+ * unavailable and the astlpc channel is down at once — not after some
+ * timeout, and not "still available" from the boot before — until the new
+ * boot brings them back. Every boot has an id (HostPower's), which the API
+ * puts on every event.
  */
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { Ast2500Soc } from '../hw-models/ast2500-soc.js';
-import { BmcFirmware, ASTLPC_IFNAME } from '../firmware/bmc/bmc-firmware.js';
+import { BmcFirmware, ASTLPC_IFNAME, SERIAL_IFNAME } from '../firmware/bmc/bmc-firmware.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { ConfigError } from '../lib/errors.js';
 import { echoRequest, startEchoResponder, type EchoResponder } from '../firmware/mctp/echo.js';
 import type { EndpointInfo as BusOwnerEndpoint, EndpointWaitOptions } from '../firmware/services/bus-owner/bus-owner.js';
 import { createApiServer, type ApiServer } from '../firmware/services/api/server.js';
-import type { ApiContext, EndpointInfo, PowerPart, PowerState } from '../firmware/services/api/context.js';
+import type { ApiContext, EndpointInfo, HostBootInfo, PowerPart, PowerState } from '../firmware/services/api/context.js';
 import { ReadinessEvents } from '../firmware/services/api/readiness-source.js';
 import { createX86Host } from '../qemu/x86-host.js';
-import type { HostEvent, HostPower, HostPowerState } from '../qemu/host-power.js';
+import type { HostBoot, HostEvent, HostPower, HostPowerState } from '../qemu/host-power.js';
 import { MILESTONES } from '../images/guest-init.js';
 import { projectDir } from '../lib/project-dir.js';
 import { ChardevSocket } from '../transport/chardev-socket.js';
@@ -41,6 +48,11 @@ export interface BmcInstanceOptions {
   mtu?: number;
   /** Start the QEMU host (default true). */
   host?: boolean;
+  /**
+   * The host power manager to use instead of building the x86 QEMU host
+   * (tests hand in one over a fake QEMU). Ignored with `host: false`.
+   */
+  hostPower?: HostPower;
   /** Power the host on at start (default true when host). */
   powerOn?: boolean;
   /** Arguments for the guest agent (default: the serial binding on ttyS1 too). */
@@ -84,6 +96,10 @@ function powerState(s: HostPowerState): PowerState {
   }
 }
 
+function bootView(b: HostBoot): HostBootInfo {
+  return { id: b.id, reason: b.reason, startedAt: b.startedAt };
+}
+
 function endpointView(e: BusOwnerEndpoint): EndpointInfo {
   return { eid: e.eid, net: e.net, iface: e.iface, types: [...e.messageTypes], uuid: e.uuid, connectivity: e.connectivity };
 }
@@ -100,7 +116,6 @@ export class BmcInstance extends EventEmitter {
   #opts: BmcInstanceOptions;
   #echo: EchoResponder | null = null;
   #stateSince = Date.now();
-  #bootStarted = 0;
 
   constructor(opts: BmcInstanceOptions) {
     super();
@@ -124,7 +139,7 @@ export class BmcInstance extends EventEmitter {
     this.host =
       opts.host === false
         ? null
-        : createX86Host({
+        : opts.hostPower ?? createX86Host({
             runtimeDir: opts.runtimeDir,
             console: this.soc.consoleWire,
             guest: { command: this.guestCommand(), onExit: 'shell' },
@@ -182,7 +197,20 @@ export class BmcInstance extends EventEmitter {
 
   /** Seconds since this boot began (power-on or reset), for milestone timing. */
   #sinceBoot(): number {
-    return Number(((Date.now() - this.#bootStarted) / 1000).toFixed(2));
+    const began = this.host?.boot?.startedAt ?? Date.now();
+    return Number(((Date.now() - began) / 1000).toFixed(2));
+  }
+
+  /**
+   * The host was reset or its QEMU exited: whatever it had set up with us is
+   * gone with it. Its endpoints are unavailable (the bus owner first, so the
+   * channel's carrier drop cannot call them merely degraded) and the astlpc
+   * channel is down until the host's next Init. Set-ups in flight are void;
+   * the bus owner sets the endpoints up again when the new boot comes back.
+   */
+  #hostGone(): void {
+    for (const ifname of [ASTLPC_IFNAME, SERIAL_IFNAME]) this.fw.busOwner.linkLost(ifname);
+    this.fw.astlpc.hostReset();
   }
 
   #wireReadiness(): void {
@@ -192,7 +220,7 @@ export class BmcInstance extends EventEmitter {
     });
     this.fw.busOwner.on('endpoint-added', (e: BusOwnerEndpoint) => {
       ev.record({ kind: 'endpoint-assigned', eid: e.eid, net: e.net, iface: e.iface, uuid: e.uuid });
-      this.#log(`host endpoint on ${e.iface} assigned EID ${e.eid}${this.#bootStarted ? ` (${this.#sinceBoot()} s after power-on)` : ''}`);
+      this.#log(`host endpoint on ${e.iface} assigned EID ${e.eid}${this.host?.boot ? ` (${this.#sinceBoot()} s after power-on)` : ''}`);
       this.emit('endpoint', e);
     });
     if (!this.host) return;
@@ -200,19 +228,16 @@ export class BmcInstance extends EventEmitter {
     host.on('log', (line: string) => this.#log(line));
     host.on('state', ({ to }: { to: HostPowerState }) => {
       this.#stateSince = Date.now();
-      // Milestone times count from this boot, whoever started it (API cycle, reset, power-on).
-      if (to === 'starting') this.#bootStarted = Date.now();
       if (to === 'starting') this.fw.ipmi?.hostReset('power-on');
       if (to === 'off' || to === 'crashed') this.fw.ipmi?.hostReset('power-off');
       ev.record({ kind: 'host-power', state: powerState(to) });
       if (to !== 'running') ev.hostReset(`host ${to}`);
     });
     host.on('host-event', (e: HostEvent) => {
-      if (e.type === 'reset') {
-        this.#bootStarted = Date.now();
-        this.fw.ipmi?.hostReset('reset');
-        ev.hostReset('reset');
-      }
+      // The guest is gone the moment QEMU resets it or exits, whatever the links still say.
+      if (e.type === 'reset' || e.type === 'exit') this.#hostGone();
+      if (e.type === 'reset') ev.hostReset('reset');
+      if (e.type === 'reset') this.fw.ipmi?.hostReset('reset');
     });
     host.console.on('line', ({ text: line }: { text: string }) => {
       for (const [text, name] of GUEST_LINES) {
@@ -270,10 +295,14 @@ export class BmcInstance extends EventEmitter {
     host.on('state', ({ from, to }: { from: HostPowerState; to: HostPowerState }) =>
       events.emit('state', { state: powerState(to), previous: powerState(from) }),
     );
+    host.on('boot', (b: HostBoot) => events.emit('boot', bootView(b)));
     const self = this;
     return {
       get state() {
         return powerState(host.state);
+      },
+      get boot() {
+        return host.boot && bootView(host.boot);
       },
       get stateSince() {
         return self.#stateSince;

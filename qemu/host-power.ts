@@ -25,8 +25,10 @@
  *   chardev to connect before `cont`, so no console byte is lost and every
  *   event from the first instruction on is seen.
  * - Guest resets (QMP system_reset, or the guest rebooting) keep the state
- *   `running` and start a new boot: `boots` increments and the console mark
- *   moves, so waits "since boot" see only the new boot's lines.
+ *   `running` and start a new boot: `boots` increments, `boot` (HostBoot)
+ *   gets that number as its id and a new start time, and the console mark
+ *   moves, so waits "since boot" see only the new boot's lines. A power-on
+ *   starts a boot too; QEMU exiting ends it (`boot` is null while none runs).
  * - Operations are serialised: powerOn() during a softOff() waits for it.
  * - Operations reject with QemuError: ERR_QEMU_MISSING, ERR_HOST_START_FAILED,
  *   ERR_HOST_NOT_RUNNING, ERR_HOST_CLOSED (the codes the API reports).
@@ -60,10 +62,25 @@ export interface HostEvent {
   boot: number;
 }
 
+/**
+ * One boot of the guest: from a power-on or a reset until the next reset or
+ * until QEMU exits. Its id is the boot count at the time (1, 2, ...), unique
+ * for the life of this manager, so anything stamped with it can be told
+ * apart from what an earlier boot did.
+ */
+export interface HostBoot {
+  id: number;
+  reason: 'power-on' | 'reset';
+  /** Wall-clock ms the boot began: when power-on started, or when QEMU reported the RESET. */
+  startedAt: number;
+}
+
 export interface HostPowerSnapshot {
   state: HostPowerState;
   pid: number | undefined;
   boots: number;
+  /** The boot in progress; null while no QEMU runs a guest. */
+  boot: HostBoot | null;
   accel: string | undefined;
   qemuVersion: string | undefined;
   lastExit: { code: number | null; signal: string | null; expected: boolean; at: string } | undefined;
@@ -102,8 +119,10 @@ const CONSOLE_CONNECT_MS = 3000;
 const RESET_SEEN_MS = 10_000;
 
 /**
- * Events: 'state' (HostStateChange), 'host-event' (HostEvent), 'qmp-event'
- * (QmpEvent, all of them), 'log' (string: one line for the CLI / BMC log).
+ * Events: 'state' (HostStateChange), 'host-event' (HostEvent), 'boot'
+ * (HostBoot: a new boot began; after the 'reset' host-event that started
+ * it), 'qmp-event' (QmpEvent, all of them), 'log' (string: one line for the
+ * CLI / BMC log).
  */
 export class HostPower extends EventEmitter {
   readonly console: ConsoleLog;
@@ -114,6 +133,7 @@ export class HostPower extends EventEmitter {
   /** The QEMU that runs (from spawn until its exit). */
   #proc: QemuProcess | undefined;
   #boots = 0;
+  #boot: HostBoot | null = null;
   #bootMark = 0;
   #lastExit: HostPowerSnapshot['lastExit'];
   #lastError: string | undefined;
@@ -150,6 +170,11 @@ export class HostPower extends EventEmitter {
     return this.#boots;
   }
 
+  /** The boot in progress (power-on or reset until QEMU exits), or null. */
+  get boot(): HostBoot | null {
+    return this.#boot;
+  }
+
   /** The console mark at the start of the current boot. */
   get bootMark(): number {
     return this.#bootMark;
@@ -170,6 +195,7 @@ export class HostPower extends EventEmitter {
       state: this.#state,
       pid: this.pid,
       boots: this.#boots,
+      boot: this.#boot,
       accel: this.#accel,
       qemuVersion: this.#versionText,
       lastExit: this.#lastExit,
@@ -240,6 +266,8 @@ export class HostPower extends EventEmitter {
   }
 
   async #start(): Promise<void> {
+    // The boot begins with the power-on, as on a real machine: milestone times and uptime count from here.
+    const startedAt = Date.now();
     this.#lastError = undefined;
     this.#setState('starting', 'power on');
     let proc: QemuProcess | undefined;
@@ -266,6 +294,7 @@ export class HostPower extends EventEmitter {
       this.#boots++;
       this.#bootMark = this.console.mark();
       this.#resetMark = -1;
+      this.#newBoot('power-on', startedAt);
       if (spec.startPaused) await qmp.execute('cont');
       if (this.#state === 'starting') this.#setState('running', 'vCPUs running');
     } catch (e) {
@@ -278,6 +307,11 @@ export class HostPower extends EventEmitter {
     }
   }
 
+  #newBoot(reason: HostBoot['reason'], startedAt: number): void {
+    this.#boot = { id: this.#boots, reason, startedAt };
+    this.emit('boot', { ...this.#boot } satisfies HostBoot);
+  }
+
   #hostEvent(type: HostEvent['type'], data: Record<string, unknown>): void {
     this.emit('host-event', { type, data, boot: this.#boots } satisfies HostEvent);
   }
@@ -285,16 +319,21 @@ export class HostPower extends EventEmitter {
   #onQmpEvent(proc: QemuProcess, ev: QmpEvent): void {
     this.emit('qmp-event', ev);
     switch (ev.event) {
-      case 'RESET':
+      case 'RESET': {
         this.console.breakLine();
         // SeaBIOS answers a reset of an already-initialised machine with a
         // second (guest) reset before printing anything: one boot, not two.
-        if (this.#boots === 0 || this.console.mark() !== this.#resetMark) this.#boots++;
+        const newBoot = this.#boots === 0 || this.console.mark() !== this.#resetMark;
+        if (newBoot) this.#boots++;
         this.#bootMark = this.console.mark();
         this.#resetMark = this.#bootMark;
         this.#log(`reset (${String(ev.data.reason ?? (ev.data.guest ? 'guest' : 'host'))}); boot ${this.#boots}`);
+        if (newBoot) this.#boot = { id: this.#boots, reason: 'reset', startedAt: Date.now() };
+        // Listeners of the reset see the new boot as current: what they do about it belongs to it.
         this.#hostEvent('reset', ev.data);
+        if (newBoot) this.emit('boot', { ...this.#boot! } satisfies HostBoot);
         break;
+      }
       case 'SHUTDOWN': {
         // QEMU exits after this (no -no-shutdown): the exit that follows is expected.
         const reason = `shutdown: ${String(ev.data.reason ?? 'unknown')}`;
@@ -327,6 +366,8 @@ export class HostPower extends EventEmitter {
     this.#proc = undefined;
     const { code, signal, expected, reason } = exit;
     this.#lastExit = { code, signal, expected, at: exit.at };
+    // No guest runs any more: the boot is over (the next one has a new id).
+    this.#boot = null;
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
     this.#hostEvent('exit', { code, signal, expected });
     const wasStarting = this.#state === 'starting';

@@ -8,8 +8,18 @@ ${TARGET_HELP}`;
 interface StatusJson {
   version: string;
   bmc: { uptimeSeconds: number; pid: number };
-  host: { power: string | null; uptimeSeconds: number | null; boot?: { milestones: Array<{ name: string; seconds: number | null }> } };
-  mctp: { links: Array<{ name: string; up: boolean; carrier: boolean; addrs: number[] }>; astlpc: string | null; endpoints: number | null };
+  host: {
+    power: string | null;
+    uptimeSeconds: number | null;
+    /** `id` from servers that track boots. */
+    boot?: { id?: number | null; milestones: Array<{ name: string; seconds: number | null }> };
+  };
+  mctp: {
+    links: Array<{ name: string; up: boolean; carrier: boolean; addrs: number[] }>;
+    astlpc: string | null;
+    endpoints: number | null;
+    endpointsUnavailable?: number | null;
+  };
 }
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
@@ -26,14 +36,20 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       printJson(io, s);
       return 0;
     }
+    const bootId = s.host.boot?.id;
+    const unavailable = s.mctp.endpointsUnavailable ?? 0;
     const lines = [
       `bmc:       bmcemu ${s.version}, pid ${s.bmc.pid}, up ${duration(s.bmc.uptimeSeconds)}`,
-      `host:      ${s.host.power === null ? 'no power control wired in' : `power ${s.host.power}${s.host.uptimeSeconds !== null ? `, up ${duration(s.host.uptimeSeconds)}` : ''}`}`,
+      `host:      ${
+        s.host.power === null
+          ? 'no power control wired in'
+          : `power ${s.host.power}${typeof bootId === 'number' ? `, boot ${bootId}` : ''}${s.host.uptimeSeconds !== null ? `, up ${duration(s.host.uptimeSeconds)}` : ''}`
+      }`,
       ...s.mctp.links.map(
         (l) => `link:      ${l.name} ${l.up ? 'up' : 'down'}, ${l.carrier ? 'carrier' : 'no carrier'}, eid ${l.addrs.length ? l.addrs.join(',') : 'none'}`,
       ),
       ...(s.mctp.astlpc !== null ? [`astlpc:    ${s.mctp.astlpc}`] : []),
-      ...(s.mctp.endpoints !== null ? [`endpoints: ${s.mctp.endpoints}`] : []),
+      ...(s.mctp.endpoints !== null ? [`endpoints: ${s.mctp.endpoints}${unavailable > 0 ? ` (${unavailable} unavailable until the host is back)` : ''}`] : []),
       ...(s.host.boot?.milestones.length
         ? [`boot:      ${s.host.boot.milestones.map((m) => (m.seconds === null ? m.name : `${m.name} ${m.seconds.toFixed(1)}s`)).join(', ')}`]
         : []),

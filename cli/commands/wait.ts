@@ -2,9 +2,11 @@
  * bmcemu wait <condition> [--timeout SECONDS]: block until a readiness
  * condition holds, by long-polling the API (no sleeps on the protocol side).
  * Exit 0 when met, 1 on timeout (with what was last seen), 2 for an unknown
- * condition. While the instance is still starting (no api.json yet, or
- * nothing listening) it keeps looking until the deadline, so a script can
- * start bmcemu in the background and wait on it right away.
+ * condition. What the host does counts for its current boot only (the
+ * server decides): a wait right after a reset waits for the new boot. While
+ * the instance is still starting (no api.json yet, or nothing listening) it
+ * keeps looking until the deadline, so a script can start bmcemu in the
+ * background and wait on it right away.
  */
 import { processClock } from '../../lib/clock.js';
 import { delay } from '../../lib/wait.js';
@@ -15,6 +17,8 @@ const USAGE = `usage: bmcemu wait <condition> [--timeout SECONDS] [target option
 
 conditions: host-on, host-off, power:<state>, link-up:<ifname>, link-down:<ifname>,
             address:<eid>, endpoint:<eid>, astlpc-up, milestone:<name>
+            (endpoint:, astlpc-up and milestone: count only the host's current boot:
+            right after a reset they wait for the new boot)
 
   --timeout SECONDS  give up after this long (default 60; 0 = check once)
 ${TARGET_HELP}`;

@@ -57,7 +57,7 @@ t.test('status', async (t) => {
   const r = await run(status, []);
   t.equal(r.code, 0, r.err);
   t.match(r.out, /^bmc: {7}bmcemu 0\.1\.0-test, pid \d+, up \d+s\n/);
-  t.match(r.out, /\nhost: {6}power on, up \d+s\n/);
+  t.match(r.out, /\nhost: {6}power on, boot 1, up \d+s\n/);
   t.match(r.out, /\nlink: {6}mctp0 up, carrier, eid 8\n/);
   t.match(r.out, /\nastlpc: {4}waiting-init\n/);
   t.match(r.out, /\nendpoints: 0\n/);
@@ -68,6 +68,17 @@ t.test('status', async (t) => {
   t.match((await run(status, [])).out, /\nboot: {6}init-started 4\.3s, agent-started\n/, 'boot progress, with times when known');
   const j = await run(status, ['--json']);
   t.equal(JSON.parse(j.out).version, '0.1.0-test');
+  t.match(JSON.parse(j.out).host.boot, { id: 1, reason: 'power-on' });
+
+  // A reset: boot 2, uptime from the reset; endpoints the host had are unavailable until it is back.
+  f.power.boot = { ...f.power.boot!, startedAt: Date.now() - 3_600_000 };
+  t.match((await run(status, [])).out, /\nhost: {6}power on, boot 1, up 1h/);
+  await f.power.reset();
+  f.endpoints.assign({ eid: 9, net: 1, iface: 'mctp0', types: [0], uuid: null, connectivity: 'unavailable' });
+  const after = (await run(status, [])).out;
+  t.match(after, /\nhost: {6}power on, boot 2, up \d+s\n/, 'a reset is a new boot; uptime restarts');
+  t.match(after, /\nendpoints: 1 \(1 unavailable until the host is back\)\n/);
+  t.notMatch(after, /\nboot:/, 'the previous boot\'s milestones are not this one\'s');
   const bad = await run(status, ['extra']);
   t.equal(bad.code, 2);
   t.match(bad.err, /unexpected argument "extra"\nusage: bmcemu status/);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import t from 'tap';
 import { ManualClock } from '../../lib/clock.js';
 import { isQemuError } from '../../qemu/errors.js';
-import { HostPower, type HostEvent, type HostStateChange } from '../../qemu/host-power.js';
+import { HostPower, type HostBoot, type HostEvent, type HostStateChange } from '../../qemu/host-power.js';
 import { x86HostMachine } from '../../qemu/machines.js';
 import { QMP_SOCKET } from '../../transport/runtime-files.js';
 import { fakeMachine, pidAlive, shortTempDir } from './helpers/util.js';
@@ -187,4 +187,38 @@ t.test('a closed manager refuses to power on; impossible options are a ConfigErr
   t.throws(() => new HostPower({ machine: () => fakeMachine(dir), quitTimeoutMs: -1 }), { name: 'ConfigError', code: 'ERR_BAD_CONFIG', message: /quitTimeoutMs/ });
   t.throws(() => new HostPower({ machine: () => fakeMachine(dir), startTimeoutMs: Number.NaN }), { code: 'ERR_BAD_CONFIG' });
   t.throws(() => new HostPower({} as never), { code: 'ERR_BAD_CONFIG', message: /machine\(\)/ });
+});
+
+t.test('boots have ids: each power-on and reset begins one, QEMU exiting ends it', async (t) => {
+  const dir = shortTempDir(t);
+  const power = new HostPower({ machine: () => fakeMachine(dir) });
+  t.teardown(() => power.close());
+  const order: string[] = [];
+  power.on('host-event', (e: HostEvent) => order.push(`${e.type} ${e.boot} (current ${power.boot?.id ?? 'none'})`));
+  power.on('boot', (b: HostBoot) => order.push(`boot ${b.id} ${b.reason}`));
+  t.equal(power.boot, null, 'off: no boot');
+
+  const before = Date.now();
+  await power.powerOn();
+  const first = power.boot!;
+  t.match(first, { id: 1, reason: 'power-on' });
+  t.ok(first.startedAt >= before && first.startedAt <= Date.now(), 'the boot began with the power-on');
+  t.same(power.snapshot().boot, first);
+
+  await power.reset();
+  const second = power.boot!;
+  t.match(second, { id: 2, reason: 'reset' });
+  t.ok(second.startedAt >= first.startedAt, 'a reset starts the clock again');
+  t.same(
+    order.filter((l) => !l.startsWith('resume')),
+    ['boot 1 power-on', 'reset 2 (current 2)', 'boot 2 reset'],
+    "the reset's listeners already see the new boot; its 'boot' event follows",
+  );
+
+  await power.cycle();
+  t.match(power.boot, { id: 3, reason: 'power-on' }, 'a power cycle is a new boot');
+  t.ok(order.includes('exit 2 (current none)'), 'QEMU exiting ended boot 2');
+  await power.hardOff();
+  t.equal(power.boot, null);
+  t.equal(power.snapshot().boot, null);
 });

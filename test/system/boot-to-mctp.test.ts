@@ -3,10 +3,12 @@
  * emulated BMC; the guest agent brings up astlpc over the ivshmem BAR and the
  * virtio-serial KCS wire, and the serial binding on ttyS1; the BMC's bus
  * owner assigns the host's EIDs; echoes and 64 KiB messages cross both
- * links. Then a QMP system_reset (the binding re-initialises and the bus owner
- * recovers the endpoint) and a kill -9 of QEMU (the BMC reports the host off,
- * keeps running, and powers it on again). The time to each milestone is
- * printed as a TAP comment.
+ * links. Then a QMP system_reset (at once the host's endpoints are
+ * unavailable and the astlpc channel down; the new boot's agent re-inits the
+ * channel and the bus owner sets the endpoints up again) and a kill -9 of
+ * QEMU (the BMC reports the host crashed, its endpoints unavailable, keeps
+ * running, and powers it on again). The time to each milestone is printed
+ * as a TAP comment.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,7 +37,7 @@ async function bigRoundTrip(inst: BmcInstance, eid: number): Promise<boolean> {
   }
 }
 
-/** The astlpc endpoint once it answers an echo again (after a reset the old entry lingers until recovery). */
+/** The astlpc endpoint once the new boot has it available again and it answers an echo. */
 async function answeringEndpoint(inst: BmcInstance): Promise<EndpointInfo> {
   for (;;) {
     const e = inst.fw.busOwner.endpoints().find((x) => x.iface === 'mctplpc0' && x.connectivity === 'available');
@@ -82,19 +84,37 @@ t.test('boot to MCTP over astlpc and serial, reset, kill -9', async (t) => {
   t.comment(`host endpoint on serial: EID ${serial.eid} at ${since()}`);
   t.not(serial.eid, lpc.eid, 'a separate EID on the serial link');
   t.ok(await bigRoundTrip(inst, serial.eid), '64 KiB each way over the serial binding, intact');
+  t.match(inst.host!.boot, { id: 1, reason: 'power-on' });
 
-  // Host reset through QMP: the binding re-initialises and the endpoint comes back.
-  const removedOrChanged = new Promise<void>((resolve) => inst.fw.busOwner.once('endpoint-changed', () => resolve()));
+  // Host reset through QMP: state follows the host at once — a new boot, the host's endpoints
+  // unavailable, the channel down — then the new boot's agent brings them back.
   const tReset = Date.now();
   await inst.host!.reset();
-  await withTimeout(removedOrChanged, BOOT_LIMIT_MS, 'the bus owner to notice the reset');
+  t.match(inst.host!.boot, { id: 2, reason: 'reset' }, 'a reset is a new boot');
+  t.not(inst.fw.astlpc.state, 'active', 'the astlpc channel is down at once');
+  t.equal(inst.fw.astlpc.stats().carrier, false);
+  t.same(
+    inst.fw.busOwner
+      .endpoints()
+      .map((e) => [e.iface, e.connectivity])
+      .sort(),
+    [
+      ['mctplpc0', 'unavailable'],
+      ['mctpserial0', 'unavailable'],
+    ],
+    "the host's endpoints are unavailable at once",
+  );
+  await t.rejects(inst.astlpcEndpoint({ timeoutMs: 0 }), { code: 'ERR_WAIT_TIMEOUT' }, "the previous boot's endpoint does not count");
   const again = await withTimeout(
     answeringEndpoint(inst),
     BOOT_LIMIT_MS,
     'echo after reset',
   );
   t.comment(`after system_reset: EID ${again.eid} answers again ${((Date.now() - tReset) / 1000).toFixed(1)} s later`);
+  t.equal(inst.fw.astlpc.state, 'active', 'the new boot re-initialised the channel');
   t.pass('echo works again after a host reset');
+  const serialAgain = await endpointOn(inst, 'mctpserial0');
+  t.comment(`serial endpoint EID ${serialAgain.eid} available again ${((Date.now() - tReset) / 1000).toFixed(1)} s after the reset`);
 
   // kill -9 of QEMU: the BMC reports the host off/crashed and keeps running.
   const pid = inst.host!.pid!;
@@ -102,7 +122,14 @@ t.test('boot to MCTP over astlpc and serial, reset, kill -9', async (t) => {
   process.kill(pid, 'SIGKILL');
   t.match(await withTimeout(crashed, 30_000, 'the host to be reported down'), /crashed|off/, 'QEMU killed: host reported down');
   t.ok(inst.fw.stack.findInterface('mctplpc0'), 'BMC firmware still running');
+  t.equal(inst.host!.boot, null, 'no boot runs');
+  t.not(inst.fw.astlpc.state, 'active', 'the astlpc channel is down');
+  t.ok(
+    inst.fw.busOwner.endpoints().every((e) => e.connectivity === 'unavailable'),
+    "the dead host's endpoints are unavailable",
+  );
   await inst.powerOn();
+  t.match(inst.host!.boot, { id: 3, reason: 'power-on' });
   const back = await withTimeout(
     answeringEndpoint(inst),
     BOOT_LIMIT_MS,

@@ -115,11 +115,78 @@ t.test('the channel and endpoints follow their live state', async (t) => {
   t.equal(byName(s)['astlpc-up']?.state, 'done');
   s = bootReducer(s, ev('endpoint-removed', 72000, { eid: 9, net: 1 }));
   t.equal(byName(s)['endpoint-assigned']?.state, 'done', 'one endpoint still holds');
-  s = bootReducer(s, ev('endpoint-updated', 72500, { eid: 10, net: 1, connectivity: 'unavailable' }));
-  t.equal(byName(s)['endpoint-assigned']?.state, 'done', 'updated is still assigned');
+  s = bootReducer(s, ev('endpoint-updated', 72500, { eid: 10, net: 1, connectivity: 'degraded' }));
+  t.equal(byName(s)['endpoint-assigned']?.state, 'done', 'updated (degraded: recovering) is still assigned');
   s = bootReducer(s, ev('endpoint-removed', 73000, { eid: 10, net: 1 }));
   t.equal(byName(s)['endpoint-assigned']?.state, 'pending');
   t.equal(s.endpointsSinceMs, null);
+  s = bootReducer(s, ev('endpoint-assigned', 74000, { eid: 10, net: 1, connectivity: 'available' }));
+  t.equal(byName(s)['endpoint-assigned']?.state, 'done');
+  s = bootReducer(s, ev('endpoint-updated', 75000, { eid: 10, net: 1, connectivity: 'Unavailable' }));
+  t.equal(byName(s)['endpoint-assigned']?.state, 'pending', 'unavailable (its host was reset or is off) is not assigned');
+  s = bootReducer(s, ev('endpoint-updated', 76000, { eid: 10, net: 1, connectivity: 'available' }));
+  t.equal(byName(s)['endpoint-assigned']?.state, 'done', 'back in the new boot');
+  t.equal(s.endpointsSinceMs, Date.parse(at(76000)));
+});
+
+t.test('servers that track boots: a new boot id is a new boot, even while the power stays on', async (t) => {
+  let s = fold([
+    ev('host-power', 1000, { state: 'powering-on', boot: null }),
+    ev('host-boot', 1100, { boot: 1, reason: 'power-on', startedAt: at(1000) }),
+    ev('host-power', 1300, { state: 'on', boot: 1 }),
+    ev('boot-milestone', 5000, { name: 'init-started', seconds: 4, boot: 1 }),
+    ev('astlpc-state', 8000, { state: 'active', carrier: true, boot: 1 }),
+    ev('endpoint-assigned', 8200, { eid: 9, net: 1, connectivity: 'available', boot: 1 }),
+  ]);
+  t.equal(s.bootId, 1);
+  t.equal(s.bootBeganMs, Date.parse(at(1000)), 'the boot began when the server says');
+  t.equal(s.powerOnMs, Date.parse(at(1300)), 'power-on: "on" a moment later');
+  t.equal(stages(s).done, 4);
+  t.equal(bootReducer(s, ev('host-boot', 1100, { boot: 1, reason: 'power-on', startedAt: at(1000), replay: true })), s, 'the same boot again: no change');
+
+  // A reset: the server takes the channel and the endpoint down, then announces boot 2.
+  s = fold(
+    [
+      ev('endpoint-updated', 60000, { eid: 9, net: 1, connectivity: 'unavailable', boot: 2 }),
+      ev('astlpc-state', 60000, { state: 'ready', carrier: false, boot: 2 }),
+      ev('host-reset', 60000, { reason: 'reset', boot: 2 }),
+      ev('host-boot', 60001, { boot: 2, reason: 'reset', startedAt: at(60000) }),
+    ],
+    s,
+  );
+  t.equal(s.bootId, 2);
+  t.same(states(s), {
+    'power-on': 'done',
+    'init-started': 'pending',
+    'modules-loaded': 'pending',
+    'host-root-mounted': 'pending',
+    'agent-started': 'pending',
+    'agent-astlpc-up': 'pending',
+    'astlpc-up': 'pending',
+    'endpoint-assigned': 'pending',
+  });
+  t.equal(s.powerOnMs, Date.parse(at(60000)), 'a boot begun by a reset is "on" from the reset');
+  s = bootReducer(s, ev('host-power', 90000, { state: 'off', boot: null }));
+  t.equal(s.bootId, null, 'off: no boot');
+});
+
+t.test('status snapshots with host.boot.id: a reset missed between two polls starts a new boot', async (t) => {
+  const boot = (id: number | null, startedAt: string | null, reason: string | null, milestones: unknown[] = []) => ({
+    ...STATUS,
+    host: { ...STATUS.host, boot: { id, startedAt, reason, milestones } },
+  });
+  let s = applyStatusSnapshot(initialBootState, boot(1, STATUS.host.since, 'power-on', [{ name: 'init-started', seconds: 4, time: at(4000) }]));
+  t.equal(s.bootId, 1);
+  t.equal(s.milestones.length, 1);
+  t.equal(applyStatusSnapshot(s, boot(1, STATUS.host.since, 'power-on', [{ name: 'init-started', seconds: 4, time: at(4000) }])), s, 'same boot, same milestones: no change');
+  // Same power, same since: only the boot id says the host was reset.
+  s = applyStatusSnapshot(s, boot(2, at(50000), 'reset'));
+  t.equal(s.bootId, 2);
+  t.same(s.milestones, []);
+  t.equal(s.bootBeganMs, Date.parse(at(50000)));
+  t.equal(s.powerOnMs, Date.parse(at(50000)));
+  s = applyStatusSnapshot(s, { ...STATUS, host: { power: 'off', since: at(90000), boot: { id: null, startedAt: null, milestones: [] } } });
+  t.equal(s.bootId, null);
 });
 
 t.test('milestones this page does not know: appended, done, in arrival order', async (t) => {

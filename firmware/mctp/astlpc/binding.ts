@@ -198,6 +198,15 @@ export class AstlpcBinding extends EventEmitter implements MctpBinding {
     await this.#ep.whenIdle();
   }
 
+  /**
+   * BMC mode: the host was reset or powered off. The channel goes down at
+   * once and waits for the next host's Init (BmcEndpoint.hostReset). Host
+   * mode: not applicable, nothing happens.
+   */
+  hostReset(): void {
+    if (this.#ep instanceof BmcEndpoint) this.#ep.hostReset();
+  }
+
   /** Channel state name (see BmcChannelState / HostChannelState). */
   get state(): AstlpcChannelState {
     return this.#ep.state as AstlpcChannelState;

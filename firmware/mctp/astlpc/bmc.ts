@@ -363,6 +363,28 @@ export class BmcEndpoint extends AstlpcEndpoint {
   }
 
   /**
+   * The host was reset or powered off (host power control says so; astlpc
+   * itself has no "host going away" command). Its side of the channel is
+   * gone with it: the channel is down at once (carrier off, buffers void)
+   * and STR keeps BMC_READY without CHANNEL_ACTIVE, so the next host finds
+   * a BMC waiting for its Init. No dummy: nobody is there to be interrupted,
+   * and the rebooted host's driver reads STR when it starts. A no-op unless
+   * a host had initialised the channel (active or failed).
+   */
+  hostReset(): void {
+    if (!this.running || (this.#state !== 'active' && this.#state !== 'failed')) return;
+    this.channelDown();
+    this.#setState('ready');
+    void this.enqueue(async () => {
+      // A new host may have sent its Init in the meantime: its answer stands.
+      if (this.#state !== 'ready') return;
+      await this.kcs.writeStatus(STATUS_READY);
+      this.#str = STATUS_READY;
+      this.emitState();
+    });
+  }
+
+  /**
    * Put back what a host may not write — magic, the BMC's versions, both
    * offsets and tx_size — where it differs from what we published. Each
    * field is written on its own, so a host's concurrent writes to its own

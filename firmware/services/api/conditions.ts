@@ -4,8 +4,13 @@
  * old news) and re-evaluated on every hub event. A condition whose part is
  * not wired in answers 501 rather than waiting for something that cannot
  * happen.
+ *
+ * What the host does is true for one boot only: endpoint:<eid>, astlpc-up
+ * and milestone:<name> hold only when the hub's record of it belongs to the
+ * boot in progress (when the launcher tracks boots), so a wait that starts
+ * right after a reset is not met by what the previous boot did.
  */
-import type { ApiContext } from './context.js';
+import type { ApiContext, EndpointInfo } from './context.js';
 import { ApiError, notImplemented } from './errors.js';
 import type { EventHub } from './hub.js';
 
@@ -114,9 +119,15 @@ export function parseCondition(text: string): Condition {
         check: (ctx) => {
           if (!ctx.endpoints) throw notImplemented('waiting on endpoints', 'no bus owner (endpoint table) is wired into this BMC');
         },
-        evaluate: (ctx) => {
+        evaluate: (ctx, hub) => {
           const list = ctx.endpoints!.list();
-          return { met: list.some((e) => e.eid === eid), observed: { eid, endpoints: list.map((e) => e.eid) } };
+          // Assigned, not known to be gone, and (re)confirmed in this boot.
+          const holds = (e: EndpointInfo): boolean =>
+            e.eid === eid && e.connectivity.toLowerCase() !== 'unavailable' && hub.ofCurrentBoot(hub.held(`endpoint:${e.net}:${e.eid}`));
+          return {
+            met: list.some(holds),
+            observed: { eid, endpoints: list.map((e) => e.eid), connectivity: list.find((e) => e.eid === eid)?.connectivity ?? null, boot: hub.currentBoot },
+          };
         },
       };
     }
@@ -128,9 +139,10 @@ export function parseCondition(text: string): Condition {
         check: (ctx) => {
           if (!ctx.astlpc) throw notImplemented('waiting on the astlpc channel', 'no astlpc binding is wired into this BMC');
         },
-        evaluate: (ctx) => {
+        evaluate: (ctx, hub) => {
           const s = ctx.astlpc!.stats();
-          return { met: s.carrier === true, observed: { state: s.state ?? null, carrier: s.carrier === true } };
+          const met = s.carrier === true && hub.ofCurrentBoot(hub.held('astlpc'));
+          return { met, observed: { state: s.state ?? null, carrier: s.carrier === true, boot: hub.currentBoot } };
         },
       };
     case 'milestone':
@@ -140,8 +152,15 @@ export function parseCondition(text: string): Condition {
         relatedKey: `milestone:${arg}`,
         check: () => {},
         evaluate: (_ctx, hub) => ({
-          met: hub.held(`milestone:${arg}`) !== undefined,
-          observed: { milestone: arg, reached: hub.heldKeys('milestone:').map((k) => k.slice('milestone:'.length)) },
+          met: hub.ofCurrentBoot(hub.held(`milestone:${arg}`)),
+          observed: {
+            milestone: arg,
+            reached: hub
+              .heldKeys('milestone:')
+              .filter((k) => hub.ofCurrentBoot(hub.held(k)))
+              .map((k) => k.slice('milestone:'.length)),
+            boot: hub.currentBoot,
+          },
         }),
       };
     default:

@@ -37,7 +37,11 @@ export interface EndpointInfo {
   types: number[];
   /** Endpoint UUID as a string, or null when it did not answer Get Endpoint UUID. */
   uuid: string | null;
-  /** mctpd's Connectivity property: "Available" or "Degraded". */
+  /**
+   * mctpd's Connectivity property, "Available" or "Degraded" (any case), or
+   * "unavailable": the host behind the link was reset or powered off and
+   * has not answered since.
+   */
   connectivity: string;
 }
 
@@ -63,17 +67,37 @@ export interface PowerStateChange {
   previous?: PowerState;
 }
 
+/**
+ * One boot of the host: from a power-on or a reset until the next reset or
+ * until it is off. Ids increase for the life of the BMC, so a record stamped
+ * with one is known to belong to that boot.
+ */
+export interface HostBootInfo {
+  id: number;
+  /** What began it: "power-on" or "reset" (a launcher may add others). */
+  reason: string;
+  /** Wall-clock ms the boot began (host uptime is measured from it). */
+  startedAt: number;
+}
+
 /** Host power control (the QEMU launcher, adapted). Each action resolves when it is done. */
 export interface PowerPart {
   readonly state: PowerState;
-  /** Wall-clock ms of the last state change, when known (host uptime is measured from it). */
+  /** Wall-clock ms of the last state change, when known (without `boot`, host uptime is measured from it). */
   readonly stateSince?: number;
+  /**
+   * The boot in progress, null while none runs (host off). Absent: the
+   * launcher does not track boots; then events carry no boot id and waits
+   * cannot tell one boot's records from another's.
+   */
+  readonly boot?: HostBootInfo | null;
   on(): Promise<void>;
   off(): Promise<void>;
   softOff(): Promise<void>;
   reset(): Promise<void>;
   cycle(): Promise<void>;
-  readonly events: Emits<'state', PowerStateChange>;
+  /** 'state' on every change; 'boot' when a boot begins (only from launchers that track boots). */
+  readonly events: Emits<'state', PowerStateChange> & Emits<'boot', HostBootInfo>;
 }
 
 /** The host console (VUART / ttyS0 service). */
@@ -93,7 +117,8 @@ export interface ConsolePart {
  * `id` and `time` (or keeps a `time` given as epoch ms or ISO 8601).
  * Kinds with a meaning to the API: `boot-milestone` {name}, `host-reset`,
  * and every kind the API derives itself (see docs/api.md): those are
- * de-duplicated, so re-emitting them here is harmless.
+ * de-duplicated, so re-emitting them here is harmless. The API stamps every
+ * record with the current boot's id (`boot`) unless the record has one.
  */
 export interface ReadinessRecord {
   kind: string;

@@ -9,9 +9,15 @@
  * State-like records are de-duplicated: a record that restates what the hub
  * already holds (the lead re-emitting a link-up the stack reported) is not
  * emitted again.
+ *
+ * Every event says which boot of the host it happened in (`boot`: the id
+ * of the boot in progress, null while the host is off or when the launcher
+ * does not track boots), and a `host-boot` record holds while a boot runs.
+ * That is what lets a wait tell "the endpoint is there in this boot" from
+ * "it was there before the reset".
  */
 import { randomBytes } from 'node:crypto';
-import type { ApiContext, EndpointEvent, PowerStateChange, ReadinessRecord } from './context.js';
+import type { ApiContext, EndpointEvent, HostBootInfo, PowerStateChange, ReadinessRecord } from './context.js';
 import type { StackEvent } from '../../mctp/stack.js';
 
 export interface ApiEvent {
@@ -21,6 +27,8 @@ export interface ApiEvent {
   time: string;
   /** Set on the records sent to a new subscriber before live events. */
   replay?: boolean;
+  /** The id of the host boot in progress when it happened; null while the host was off (or boots are not tracked). */
+  boot: number | null;
   [field: string]: unknown;
 }
 
@@ -31,7 +39,7 @@ export interface HubOptions {
   historySize?: number;
 }
 
-const IGNORED_IN_COMPARE = new Set(['id', 'time', 'replay', 'previous']);
+const IGNORED_IN_COMPARE = new Set(['id', 'time', 'replay', 'previous', 'boot']);
 
 function sameRecord(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
   const strip = (r: Record<string, unknown>): string =>
@@ -56,6 +64,8 @@ function stateKey(r: ReadinessRecord): string | null {
       return `endpoint:${String(r.net)}:${String(r.eid)}`;
     case 'boot-milestone':
       return `milestone:${String(r.name)}`;
+    case 'host-boot':
+      return 'host-boot';
     default:
       return null;
   }
@@ -106,6 +116,10 @@ export class EventHub {
       const fn = (ev: PowerStateChange): void => void this.record({ kind: 'host-power', state: ev.state });
       power.events.on('state', fn);
       this.#unsubscribe.push(() => power.events.off('state', fn));
+      if (power.boot) this.record(bootRecord(power.boot));
+      const onBoot = (b: HostBootInfo): void => void this.record(bootRecord(b));
+      power.events.on('boot', onBoot);
+      this.#unsubscribe.push(() => power.events.off('boot', onBoot));
     }
     if (endpoints) {
       for (const ep of endpoints.list()) this.record({ kind: 'endpoint-assigned', ...ep });
@@ -153,12 +167,14 @@ export class EventHub {
   record(input: ReadinessRecord): ApiEvent | null {
     if (!input || typeof input.kind !== 'string' || !input.kind) return null;
     const key = stateKey(input);
+    const boot = typeof input.boot === 'number' ? input.boot : this.currentBoot;
     if (key) {
       const held = this.#state.get(key);
-      if (held && sameRecord(held, input)) return null;
+      // The same state in another boot is news: it says the new boot got there too.
+      if (held && held.boot === boot && sameRecord(held, input)) return null;
     }
     const { time, ...fields } = input;
-    const ev: ApiEvent = { ...fields, kind: input.kind, id: this.#nextId++, time: this.#stamp(time) };
+    const ev: ApiEvent = { ...fields, kind: input.kind, id: this.#nextId++, time: this.#stamp(time), boot };
     if (ev.kind === 'host-power') {
       const prev = this.#state.get('host-power');
       if (prev) ev.previous = prev.state;
@@ -190,9 +206,15 @@ export class EventHub {
       case 'host-reset':
         dropPrefix('milestone:');
         break;
+      case 'host-boot':
+        // A new boot: nothing an earlier one reached holds any more.
+        for (const [k, held] of [...this.#state]) if (k.startsWith('milestone:') && held.boot !== ev.boot) this.#state.delete(k);
+        break;
       case 'host-power':
         // Milestones belong to one boot: once the host leaves "on", they no longer hold.
         if (ev.state !== 'on') dropPrefix('milestone:');
+        // No boot runs once the host is off: the boot record goes with it.
+        if (this.#ctx.power?.boot === null) this.#state.delete('host-boot');
         break;
     }
   }
@@ -247,6 +269,26 @@ export class EventHub {
   get powerSince(): number | null {
     return this.#ctx.power?.stateSince ?? this.#powerSince;
   }
+
+  /** The id of the host boot in progress; null while none runs or when the launcher does not track boots. */
+  get currentBoot(): number | null {
+    return this.#ctx.power?.boot?.id ?? null;
+  }
+
+  /** Whether the launcher tracks boots (only then can a record be told to be of this boot or an earlier one). */
+  get tracksBoots(): boolean {
+    return this.#ctx.power?.boot !== undefined;
+  }
+
+  /** Whether a held record belongs to the boot in progress (always true when boots are not tracked). */
+  ofCurrentBoot(ev: ApiEvent | undefined): boolean {
+    return ev !== undefined && (!this.tracksBoots || ev.boot === this.currentBoot);
+  }
+}
+
+/** The record of a boot beginning; it holds while the boot runs. */
+function bootRecord(b: HostBootInfo): ReadinessRecord {
+  return { kind: 'host-boot', boot: b.id, reason: b.reason, startedAt: new Date(b.startedAt).toISOString() };
 }
 
 /** The fields of an astlpc 'state' event or stats() that describe the channel. */

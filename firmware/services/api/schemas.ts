@@ -94,6 +94,7 @@ export const eventSchema = {
     kind: { type: 'string' },
     time: { type: 'string', format: 'date-time' },
     replay: { type: 'boolean' },
+    boot: { type: ['integer', 'null'], description: 'id of the host boot in progress when it happened; null while the host was off' },
   },
   additionalProperties: true,
 } as const;

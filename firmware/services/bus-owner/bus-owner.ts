@@ -21,6 +21,15 @@
  * degraded and sets them up again when carrier returns: a restarted endpoint
  * is re-assigned, and one with the same UUID gets its old EID back.
  *
+ * A device behind a link can also go away with the link none the wiser (a
+ * host reset keeps a serial line's carrier; astlpc has no "host gone"
+ * command). Whoever knows — host power control — calls linkLost(): the
+ * endpoints behind that link are 'unavailable' at once, and set-ups in
+ * flight on it are void. An unavailable endpoint is not polled (it is known
+ * to be gone); it becomes available again only by answering a new set-up
+ * (carrier up, Discovery Notify, or a caller), so nothing the device said
+ * before it went away can make it look present.
+ *
  * Everything runs one operation at a time (mctpd is one thread), and every
  * wait is on the injectable clock.
  */
@@ -45,7 +54,11 @@ export const TRECLAIM_MS = 5000;
 /** Get Endpoint ID polls of one recovery (mctpd: MN1_MIN + 1). */
 export const RECOVERY_POLLS = 3;
 
-export type Connectivity = 'available' | 'degraded';
+/**
+ * mctpd's Available / Degraded, plus 'unavailable': the device behind the
+ * link is known to be gone (linkLost) until it answers a set-up again.
+ */
+export type Connectivity = 'available' | 'degraded' | 'unavailable';
 
 /** How the endpoint's EID was chosen. */
 export type EidOrigin = 'reported' | 'dynamic' | 'static' | 'reclaimed';
@@ -127,7 +140,7 @@ export interface EndpointFilter {
   net?: number;
   iface?: string;
   uuid?: string;
-  /** Which connectivity counts (default 'available'; 'any': a degraded endpoint too). */
+  /** Which connectivity counts (default 'available'; 'any': a degraded endpoint too, never an unavailable one). */
   connectivity?: Connectivity | 'any';
 }
 
@@ -183,6 +196,8 @@ export class BusOwner extends EventEmitter {
   #unsubscribe: (() => void) | null = null;
   #started = false;
   #stopped = false;
+  /** Per link: bumped by linkLost(), so a set-up that began before it cannot publish what it learned. */
+  readonly #linkEpochs = new Map<string, number>();
 
   constructor(stack: MctpStack, opts: BusOwnerOptions = {}) {
     super();
@@ -259,7 +274,7 @@ export class BusOwner extends EventEmitter {
   async waitForEndpoint(filter: EndpointFilter = {}, options: EndpointWaitOptions = {}): Promise<EndpointInfo> {
     const connectivity = filter.connectivity ?? 'available';
     const match = (e: EndpointInfo): boolean =>
-      (connectivity === 'any' || e.connectivity === connectivity) &&
+      (connectivity === 'any' ? e.connectivity !== 'unavailable' : e.connectivity === connectivity) &&
       (filter.eid === undefined || e.eid === filter.eid) &&
       (filter.net === undefined || e.net === filter.net) &&
       (filter.iface === undefined || e.iface === filter.iface) &&
@@ -288,7 +303,26 @@ export class BusOwner extends EventEmitter {
   recover(eid: number, net = this.#stack.defaultNet): void {
     const p = this.#find(net, eid);
     if (!p) throw new MctpError('ENOENT', `no endpoint EID ${eid} on net ${net}`);
-    this.#startRecovery(p);
+    this.#startRecovery(p, true);
+  }
+
+  /**
+   * The device(s) behind `ifname` went away — the host was reset or powered
+   * off — whatever the link's carrier says. Its endpoints become
+   * 'unavailable' at once (published as 'endpoint-changed'), their recovery
+   * polls stop, and set-ups in flight on the link are void: an answer from
+   * before the loss cannot bring an endpoint back. They are set up again
+   * when the device returns (carrier up, Discovery Notify, setupEndpoint).
+   * Routes and EIDs stay: a returning device gets its EID back.
+   */
+  linkLost(ifname: string): void {
+    if (this.#stopped) return;
+    this.#linkEpochs.set(ifname, this.#linkEpoch(ifname) + 1);
+    for (const p of this.#peers) {
+      if (p.info.iface !== ifname) continue;
+      this.#cancelRecovery(p);
+      this.#setConnectivity(p, 'unavailable');
+    }
   }
 
   /** mctpd's Endpoint1.Remove(): forget the endpoint and remove its route and neighbour. */
@@ -358,7 +392,19 @@ export class BusOwner extends EventEmitter {
     for (const p of this.#peers) {
       if (p.info.iface !== ifname) continue;
       this.#cancelRecovery(p);
-      this.#setConnectivity(p, 'degraded');
+      // Known to be gone says more than "link down": it stays unavailable.
+      if (p.info.connectivity !== 'unavailable') this.#setConnectivity(p, 'degraded');
+    }
+  }
+
+  #linkEpoch(ifname: string): number {
+    return this.#linkEpochs.get(ifname) ?? 0;
+  }
+
+  /** Throws if linkLost() was called on the link since `epoch`: what the set-up learned is from before. */
+  #checkNotLost(ifname: string, epoch: number): void {
+    if (this.#linkEpoch(ifname) !== epoch) {
+      throw new MctpError('EHOSTUNREACH', `set-up on ${ifname} abandoned: the device behind it went away (host reset or power-off) meanwhile`);
     }
   }
 
@@ -401,14 +447,17 @@ export class BusOwner extends EventEmitter {
     }
     const phys: PhysicalTarget = { ifindex: iface.index, hwAddr: hw };
     const existing = this.#byPhys(ifname, hw);
+    const epoch = this.#linkEpoch(ifname);
     let reported: number;
     try {
       reported = (await this.requester.request(phys, { command: Cmd.GetEndpointId })).eid;
     } catch (e) {
+      this.#checkNotLost(ifname, epoch);
       // A known endpoint that stopped answering gets the recovery treatment, not instant removal.
       if (existing) this.#startRecovery(existing);
       throw e;
     }
+    this.#checkNotLost(ifname, epoch);
     const fixed = this.#static.get(physKey(ifname, hw));
 
     if (existing) {
@@ -420,9 +469,11 @@ export class BusOwner extends EventEmitter {
       }
       // Restarted (EID 0) or changed: the same device (by UUID) gets its EID back.
       if (await this.#sameDevice(existing, phys)) {
+        this.#checkNotLost(ifname, epoch);
         try {
-          await this.#reassign(existing, phys);
+          await this.#reassign(existing, phys, () => this.#checkNotLost(ifname, epoch));
         } catch (e) {
+          this.#checkNotLost(ifname, epoch);
           this.#startRecovery(existing);
           throw e;
         }
@@ -430,6 +481,7 @@ export class BusOwner extends EventEmitter {
         this.#cancelRecovery(existing);
         return snapshot(existing);
       }
+      this.#checkNotLost(ifname, epoch);
       this.#remove(existing, 'replaced');
     }
 
@@ -485,6 +537,7 @@ export class BusOwner extends EventEmitter {
       // AssignEndpoint always sends Set Endpoint ID; SetupEndpoint only when the EID changes.
       if (origin !== 'reported' && (reported !== eid || alwaysAssign)) await this.#setEid(peer, phys);
       await this.#queryProperties(peer);
+      this.#checkNotLost(ifname, epoch);
     } catch (e) {
       this.#unroute(peer);
       throw e;
@@ -550,9 +603,10 @@ export class BusOwner extends EventEmitter {
   }
 
   /** Give a returning device its EID back, then refresh what it supports (it may have restarted with other software). */
-  async #reassign(peer: Peer, phys: PhysicalTarget): Promise<void> {
+  async #reassign(peer: Peer, phys: PhysicalTarget, stillCurrent: () => void = () => {}): Promise<void> {
     await this.#setEid(peer, phys);
     await this.#queryProperties(peer);
+    stillCurrent();
     this.#rememberUuid(peer);
     peer.info.connectivity = 'available';
     peer.info.changedAt = this.#clock.now();
@@ -582,8 +636,10 @@ export class BusOwner extends EventEmitter {
 
   // ---- recovery ------------------------------------------------------------
 
-  #startRecovery(peer: Peer): void {
+  /** `explicit`: a caller asked (Recover()); otherwise an unavailable endpoint is not polled — it is known to be gone. */
+  #startRecovery(peer: Peer, explicit = false): void {
     if (peer.recovery || peer.removed || this.#stopped) return;
+    if (!explicit && peer.info.connectivity === 'unavailable') return;
     this.stats.recoveries++;
     peer.recovery = { pollsLeft: RECOVERY_POLLS, timer: null };
     this.#setConnectivity(peer, 'degraded');

@@ -13,7 +13,7 @@ const powerSchema = {
   properties: {
     state: { type: 'string', description: 'off, powering-on, on, powering-off, resetting (the launcher may add others)' },
     since: { type: ['string', 'null'] },
-    uptimeSeconds: { type: ['number', 'null'] },
+    uptimeSeconds: { type: ['number', 'null'], description: 'seconds since this boot began (a reset restarts it); null while not on' },
     actions: { type: 'array', items: { type: 'string' } },
   },
 } as const;
@@ -41,10 +41,12 @@ export const powerRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   };
   const view = (power: PowerPart): Record<string, unknown> => {
     const since = deps.hub.powerSince;
+    // As GET /status: from the boot when the launcher tracks boots, else from the last power change.
+    const upSince = power.boot !== undefined ? (power.boot?.startedAt ?? null) : since;
     return {
       state: power.state,
       since: since === null ? null : new Date(since).toISOString(),
-      uptimeSeconds: power.state === 'on' && since !== null ? Math.max(0, (deps.now() - since) / 1000) : null,
+      uptimeSeconds: power.state === 'on' && upSince !== null ? Math.max(0, (deps.now() - upSince) / 1000) : null,
       actions: [...POWER_ACTIONS],
     };
   };

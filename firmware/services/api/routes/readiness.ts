@@ -24,8 +24,8 @@ export const readinessRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
     schema: {
       summary: 'Server-sent events (text/event-stream): the records that hold now (replay: true), then live events',
       description:
-        'Each event is `id: <epoch>.N` and `data: {json}` with `kind`, `time` and `id` N. A reconnect with Last-Event-ID gets the events it missed ' +
-        'when the server still has them, else the replay of the current state.',
+        'Each event is `id: <epoch>.N` and `data: {json}` with `kind`, `time`, `id` N and `boot` (the host boot it happened in). ' +
+        'A reconnect with Last-Event-ID gets the events it missed when the server still has them, else the replay of the current state.',
       tags: ['readiness'],
       produces: ['text/event-stream'],
       headers: { type: 'object', properties: { 'last-event-id': { type: 'string' } } },
@@ -65,19 +65,22 @@ export const readinessRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
           type: 'object',
           properties: {
             lastEventId: { type: 'integer' },
+            boot: { type: ['integer', 'null'], description: 'the id of the host boot in progress; null while none runs' },
             conditions: { type: 'array', items: { type: 'string' } },
             records: { type: 'array', items: eventSchema },
           },
         },
       },
     },
-    handler: async () => ({ lastEventId: hub.lastId, conditions: [...CONDITION_FORMS], records: hub.current() }),
+    handler: async () => ({ lastEventId: hub.lastId, boot: hub.currentBoot, conditions: [...CONDITION_FORMS], records: hub.current() }),
   });
 
   app.get<{ Querystring: { condition: string; timeoutMs?: number } }>('/wait', {
     schema: {
       summary: 'Long-poll until a condition holds (200), or 408 with what was last seen',
-      description: `Conditions: ${CONDITION_FORMS.join(', ')}.`,
+      description:
+        `Conditions: ${CONDITION_FORMS.join(', ')}. endpoint:, astlpc-up and milestone: hold only for what happened in the host boot in progress ` +
+        '(a reset or power-off voids them); `boot` says which boot that was.',
       tags: ['readiness'],
       querystring: {
         type: 'object',
@@ -95,6 +98,7 @@ export const readinessRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
             condition: { type: 'string' },
             met: { type: 'boolean' },
             waitedMs: { type: 'number' },
+            boot: { type: ['integer', 'null'], description: 'the host boot in progress when the condition was met' },
             observed: { type: 'object', additionalProperties: true },
           },
         },
@@ -107,7 +111,7 @@ export const readinessRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
       cond.check(ctx);
       const start = deps.clock.now();
       const first = cond.evaluate(ctx, hub);
-      if (first.met) return { condition: text, met: true, waitedMs: 0, observed: first.observed };
+      if (first.met) return { condition: text, met: true, waitedMs: 0, boot: hub.currentBoot, observed: first.observed };
       const heldEvent = (): ApiEvent | null => hub.current().filter((e) => related(e, cond.relatedKey)).pop() ?? null;
       const timeoutError = (last: Evaluation, lastEvent: ApiEvent | null): ApiError =>
         new ApiError(408, 'E_WAIT_TIMEOUT', `condition ${text} did not hold within ${timeoutMs} ms`, {
@@ -139,7 +143,7 @@ export const readinessRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
           },
           { clock: deps.clock, timeoutMs, signal: gone.signal, failOn: ['shutdown'], what: `condition ${text}` },
         );
-        return { condition: text, met: true, waitedMs: deps.clock.now() - start, observed: last.observed };
+        return { condition: text, met: true, waitedMs: deps.clock.now() - start, boot: hub.currentBoot, observed: last.observed };
       } catch (e) {
         if (isCodedError(e, 'ERR_WAIT_TIMEOUT', WaitError)) throw timeoutError(last, lastEvent);
         if (isCodedError(e, 'ERR_WAIT_FAILED', WaitError)) throw new ApiError(503, 'E_SHUTTING_DOWN', `the server is closing; ${text} was not met`);

@@ -41,11 +41,20 @@ export const statusRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => 
               properties: {
                 power: { type: ['string', 'null'] },
                 since: { type: ['string', 'null'] },
-                uptimeSeconds: { type: ['number', 'null'], description: 'seconds since the host last powered on; null while not on' },
+                uptimeSeconds: {
+                  type: ['number', 'null'],
+                  description: 'seconds since this boot began (power-on or reset; a reset restarts it); null while not on',
+                },
                 boot: {
                   type: 'object',
-                  description: 'boot progress: the milestones this boot has reached, oldest first (cleared by a reset or power-off)',
+                  description: 'the boot in progress and the milestones it has reached, oldest first (cleared by a reset or power-off)',
                   properties: {
+                    id: {
+                      type: ['integer', 'null'],
+                      description: 'boot id: 1 for the first boot of this BMC, one more for each power-on or reset; null while no boot runs',
+                    },
+                    startedAt: { type: ['string', 'null'], description: 'when this boot began' },
+                    reason: { type: ['string', 'null'], description: 'what began it: power-on or reset' },
                     milestones: {
                       type: 'array',
                       items: {
@@ -74,6 +83,10 @@ export const statusRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => 
                 },
                 astlpc: { type: ['string', 'null'], description: 'astlpc channel state' },
                 endpoints: { type: ['integer', 'null'] },
+                endpointsUnavailable: {
+                  type: ['integer', 'null'],
+                  description: 'of those, how many are unavailable: the host behind them was reset or is off, and they have not answered since',
+                },
               },
             },
             features: { type: 'object', additionalProperties: { type: 'boolean' } },
@@ -85,18 +98,25 @@ export const statusRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => 
       const now = deps.now();
       const power = ctx.power?.state ?? null;
       const since = ctx.power ? deps.hub.powerSince : null;
+      const boot = ctx.power?.boot ?? null;
+      // Uptime counts from the boot (a reset restarts it) when the launcher tracks boots, else from the last power change.
+      const upSince = ctx.power?.boot !== undefined ? (boot?.startedAt ?? null) : since;
       const astlpcState = ctx.astlpc?.stats().state;
+      const endpoints = ctx.endpoints?.list();
       return {
         version: ctx.version,
         bmc: { startedAt: iso(deps.startedAt), uptimeSeconds: Math.max(0, (now - deps.startedAt) / 1000), pid: process.pid },
         host: {
           power,
           since: iso(since),
-          uptimeSeconds: power === 'on' && since !== null ? Math.max(0, (now - since) / 1000) : null,
+          uptimeSeconds: power === 'on' && upSince !== null ? Math.max(0, (now - upSince) / 1000) : null,
           boot: {
+            id: boot?.id ?? null,
+            startedAt: iso(boot?.startedAt ?? null),
+            reason: boot?.reason ?? null,
             milestones: deps.hub
               .current()
-              .filter((r) => r.kind === 'boot-milestone')
+              .filter((r) => r.kind === 'boot-milestone' && deps.hub.ofCurrentBoot(r))
               .map((r) => ({ name: String(r.name), seconds: typeof r.seconds === 'number' ? r.seconds : null, time: r.time })),
           },
         },
@@ -104,7 +124,8 @@ export const statusRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => 
           defaultNet: ctx.stack.defaultNet,
           links: ctx.stack.interfaces().map((i) => ({ name: i.name, up: i.up, carrier: i.carrier, addrs: [...i.addrs] })),
           astlpc: typeof astlpcState === 'string' ? astlpcState : null,
-          endpoints: ctx.endpoints ? ctx.endpoints.list().length : null,
+          endpoints: endpoints ? endpoints.length : null,
+          endpointsUnavailable: endpoints ? endpoints.filter((e) => e.connectivity.toLowerCase() === 'unavailable').length : null,
         },
         features: {
           power: !!ctx.power,

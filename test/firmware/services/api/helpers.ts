@@ -17,6 +17,7 @@ import type {
   EndpointEvent,
   EndpointInfo,
   EndpointsPart,
+  HostBootInfo,
   PowerPart,
   PowerState,
   PowerStateChange,
@@ -28,15 +29,28 @@ import { createApiServer, type ApiServer, type ApiServerOptions } from '../../..
 export class FakePower implements PowerPart {
   state: PowerState = 'off';
   stateSince?: number;
+  /** The boot in progress, as HostPower keeps it: a new one at each power-on and reset, none while off. */
+  boot: HostBootInfo | null = null;
+  /** Wall clock for boot start times. */
+  now: () => number = Date.now;
   readonly events = new EventEmitter();
   calls: string[] = [];
   /** When set, the next action rejects with it. */
   fail: Error | null = null;
+  #boots = 0;
 
   set(state: PowerState): void {
     const previous = this.state;
     this.state = state;
+    if (state === 'off' || state === 'crashed') this.boot = null;
+    else if (this.boot === null) this.newBoot('power-on');
     this.events.emit('state', { state, previous } satisfies PowerStateChange);
+  }
+
+  /** A new boot begins (HostPower: power-on, or QEMU's RESET). */
+  newBoot(reason: string): void {
+    this.boot = { id: ++this.#boots, reason, startedAt: this.now() };
+    this.events.emit('boot', { ...this.boot } satisfies HostBootInfo);
   }
 
   async #act(name: string, end: PowerState): Promise<void> {
@@ -52,7 +66,10 @@ export class FakePower implements PowerPart {
   on = (): Promise<void> => this.#act('on', 'on');
   off = (): Promise<void> => this.#act('off', 'off');
   softOff = (): Promise<void> => this.#act('soft-off', 'off');
-  reset = (): Promise<void> => this.#act('reset', 'on');
+  reset = async (): Promise<void> => {
+    await this.#act('reset', 'on');
+    this.newBoot('reset');
+  };
   cycle = (): Promise<void> => this.#act('cycle', 'on');
 }
 

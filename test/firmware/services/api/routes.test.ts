@@ -24,7 +24,7 @@ t.test('status and index', async (t) => {
   t.same(st.mctp.links, [{ name: 'mctp0', up: true, carrier: true, addrs: [8] }]);
   t.equal(st.mctp.astlpc, 'waiting-init');
   t.same(st.features, { power: true, console: true, hardware: true, endpoints: true, astlpc: true, capture: true, ipmi: false });
-  t.same(st.host.boot, { milestones: [] }, 'no milestones yet');
+  t.same(st.host.boot, { id: 1, startedAt: new Date(f.power.boot!.startedAt).toISOString(), reason: 'power-on', milestones: [] }, 'boot 1, no milestones yet');
 
   f.events.milestone('init-started', { seconds: 4.25 });
   f.events.milestone('agent-started');
@@ -41,9 +41,10 @@ t.test('status without optional parts says what is missing, not an error', async
   const f = fixture({ parts: false, runtimeDir: false });
   const s = await serve(t, f);
   const st = json((await s.app.inject({ url: '/api/v1/status' })).body);
-  t.same(st.host, { power: null, since: null, uptimeSeconds: null, boot: { milestones: [] } });
+  t.same(st.host, { power: null, since: null, uptimeSeconds: null, boot: { id: null, startedAt: null, reason: null, milestones: [] } });
   t.equal(st.mctp.astlpc, null);
   t.equal(st.mctp.endpoints, null);
+  t.equal(st.mctp.endpointsUnavailable, null);
   t.same(st.features, { power: false, console: false, hardware: false, endpoints: false, astlpc: false, capture: false, ipmi: false });
 });
 

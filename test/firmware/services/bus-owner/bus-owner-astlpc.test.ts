@@ -63,3 +63,57 @@ t.test('astlpc: the host gets an EID from the pool when the channel comes up', a
   responder.close();
   await h.closeAll();
 });
+
+t.test('astlpc: a host reset makes the channel down and the endpoint unavailable at once, until the new boot inits', async (t) => {
+  const h = new Harness();
+  const bmc = new MctpStack({ clock: h.clock });
+  const host = new MctpStack({ clock: h.clock });
+  const bmcBinding = h.makeBmc();
+  bmc.addInterface('mctplpc0', bmcBinding);
+  bmc.addAddress('mctplpc0', 8);
+  host.addInterface('mctplpc0', h.makeHost());
+  let responder = new ControlResponder(host, { role: 'endpoint', uuid: UUID });
+  const bo = new BusOwner(bmc);
+  bo.start();
+  bmc.interface('mctplpc0').setUp(true);
+  await h.settle();
+  const str = bmcBinding.stats().status;
+  bmcBinding.hostReset();
+  await h.settle();
+  t.match(bmcBinding.stats(), { state: 'ready', status: str }, 'no host has initialised the channel yet: nothing to undo');
+  host.interface('mctplpc0').setUp(true);
+  await until(h, () => bo.endpoint(9)?.connectivity === 'available');
+
+  // The host is reset: it vanishes without a word (astlpc has none), and host power control tells the BMC.
+  const seen: string[] = [];
+  bo.on('endpoint-changed', (e: { connectivity: string }) => seen.push(e.connectivity));
+  responder.close();
+  await host.close();
+  t.equal(bmcBinding.state, 'active', 'on its own the BMC cannot know');
+  bo.linkLost('mctplpc0');
+  bmcBinding.hostReset();
+  t.equal(bmcBinding.state, 'ready', 'at once: waiting for an Init');
+  t.match(bmcBinding.stats(), { carrier: false, buffers: { tx: 'idle', rx: 'idle' } });
+  t.equal(bmc.interface('mctplpc0').carrier, false);
+  t.equal(bo.endpoint(9)?.connectivity, 'unavailable');
+  await h.settle();
+  t.match(bmcBinding.stats(), { state: 'ready', status: { bmcReady: true, channelActive: false } }, 'STR: BMC_READY, CHANNEL_ACTIVE gone');
+  bmcBinding.hostReset();
+  t.equal(bmcBinding.state, 'ready', 'a second notice changes nothing');
+
+  // The new boot's host finds a BMC ready for its Init.
+  const host2 = new MctpStack({ clock: h.clock });
+  host2.addInterface('mctplpc0', h.makeHost());
+  responder = new ControlResponder(host2, { role: 'endpoint', uuid: UUID });
+  host2.interface('mctplpc0').setUp(true);
+  await until(h, () => bo.endpoint(9)?.connectivity === 'available');
+  t.equal(bmcBinding.state, 'active');
+  t.same(seen, ['unavailable', 'available'], 'never merely degraded: it was known to be gone');
+  t.same(host2.interface('mctplpc0').addrs, [9], 'same UUID, same EID');
+
+  h.host!.hostReset();
+  t.equal(h.host!.state, 'active', 'host mode: not applicable, nothing happens');
+  bo.stop();
+  responder.close();
+  await h.closeAll();
+});

@@ -2,7 +2,8 @@
  * A BMC stack with any number of links, each to a host stack of its own
  * (in-memory pair bindings), for bus-owner scenarios. Hosts run an
  * endpoint-role control responder unless told not to, and can be restarted
- * (carrier down, a fresh stack on the same cable, carrier up).
+ * (carrier down, a fresh stack on the same cable, carrier up) or rebooted
+ * behind a carrier that stays up.
  */
 import { ManualClock } from '../../../../lib/clock.js';
 import { ControlResponder, ECHO_VDM } from '../../../../firmware/mctp/control/responder.js';
@@ -55,15 +56,7 @@ export class World {
     const stack = new MctpStack({ clock: this.clock });
     const iface = stack.addInterface('mctp0', binding);
     if (opts.eid !== undefined) stack.addAddress('mctp0', opts.eid);
-    const responder =
-      opts.respond === false
-        ? null
-        : new ControlResponder(stack, {
-            role: 'endpoint',
-            ...(opts.uuid ? { uuid: opts.uuid } : {}),
-            types: [{ type: 0x01, versions: [0xf1f0f000] }],
-            vdm: [ECHO_VDM],
-          });
+    const responder = opts.respond === false ? null : this.#responder(stack, opts);
     const requests: Host['requests'] = [];
     const tap: PacketTap = {
       packet(dir, p) {
@@ -89,6 +82,32 @@ export class World {
     h.responder?.close();
     await h.stack.removeInterface('mctp0');
     await settle();
+  }
+
+  /**
+   * Reboot the host without the link noticing (a serial line keeps its
+   * carrier through a host reset): it forgets its EID and its control
+   * responder starts afresh, with the same UUID.
+   */
+  async hostReboot(ifname: string): Promise<Host> {
+    const h = this.host(ifname);
+    h.responder?.close();
+    h.stack.clearAddresses('mctp0');
+    const { eid: _forgotten, ...kept } = this.#opts.get(ifname) ?? {};
+    const responder = kept.respond === false ? null : this.#responder(h.stack, kept);
+    const rebooted: Host = { ...h, responder };
+    this.hosts.set(ifname, rebooted);
+    await settle();
+    return rebooted;
+  }
+
+  #responder(stack: MctpStack, opts: HostOptions): ControlResponder {
+    return new ControlResponder(stack, {
+      role: 'endpoint',
+      ...(opts.uuid ? { uuid: opts.uuid } : {}),
+      types: [{ type: 0x01, versions: [0xf1f0f000] }],
+      vdm: [ECHO_VDM],
+    });
   }
 
   /** Power it on again: a fresh stack (no EID unless opts.eid) on the same cable. */

@@ -492,3 +492,94 @@ t.test('recovery finds another EID: same UUID gets Set Endpoint ID back, another
   bo.stop();
   host.responder.close();
 });
+
+t.test('linkLost: unavailable at once, never polled, back only by answering a new set-up', async (t) => {
+  const w = new World();
+  w.link('mctp0', { uuid: UUID_A });
+  const bo = new BusOwner(w.bmc);
+  const log = events(bo);
+  bo.start();
+  await bo.waitForEndpoint();
+  bo.recover(9); // a recovery in progress is called off too
+
+  // The host behind the link reboots; its carrier stays up (a serial line), host power control says so.
+  const host = await w.hostReboot('mctp0');
+  const asked = host.requests.length;
+  bo.linkLost('mctp0');
+  t.equal(bo.endpoint(9)?.connectivity, 'unavailable', 'at once');
+  await runFor(w.clock, 20_000, 50);
+  t.equal(bo.endpoint(9)?.connectivity, 'unavailable', 'not polled, not removed: it is known to be gone');
+  t.same(host.requests.slice(asked), [], 'no Get Endpoint ID (nor anything else) while it is gone');
+  t.ok(w.bmc.lookupRoute(1, 9), 'its route and EID stay for its return');
+  const anyWait = bo.waitForEndpoint({ connectivity: 'any' }, { timeoutMs: 1000 }).catch((e: unknown) => e);
+  w.clock.advance(1000);
+  t.match(await anyWait, { code: 'ERR_WAIT_TIMEOUT' }, "an unavailable endpoint does not count for 'any'");
+
+  // The rebooted host asks to be set up (Discovery Notify does this on serial): same UUID, same EID.
+  const back = bo.waitForEndpoint({ eid: 9 });
+  await bo.setupEndpoint('mctp0');
+  t.match(await back, { eid: 9, connectivity: 'available', uuid: UUID_A });
+  t.same(host.stack.interface('mctp0').addrs, [9], 'Set Endpoint ID 9 again');
+  t.same(log, ['added 9 available', 'changed 9 degraded', 'changed 9 unavailable', 'changed 9 available']);
+  bo.stop();
+});
+
+t.test('linkLost: a set-up in flight cannot bring an endpoint back with what the host said before', async (t) => {
+  const w = new World();
+  const host = w.link('mctp0', { uuid: UUID_A });
+  const bo = new BusOwner(w.bmc);
+  const log = events(bo);
+  // Host power control reports the loss while the host is answering a Get Endpoint ID.
+  let armed = false;
+  host.iface.addTap({
+    packet(dir, p) {
+      if (armed && dir === 'in' && p[6] === Cmd.GetEndpointId) {
+        armed = false;
+        bo.linkLost('mctp0');
+      }
+    },
+  });
+
+  // A first set-up: nothing is published, and no route is left behind.
+  armed = true;
+  bo.start();
+  await runUntil(w.clock, () => log.length > 0);
+  t.same(log, ['failed mctp0 EHOSTUNREACH']);
+  t.same(bo.endpoints(), []);
+  t.equal(w.bmc.lookupRoute(1, 9), null);
+
+  // A known endpoint being confirmed: the host's answer (EID 9, as before) does not make it available.
+  await bo.setupEndpoint('mctp0');
+  t.equal(bo.endpoint(9)?.connectivity, 'available');
+  armed = true;
+  await t.rejects(bo.setupEndpoint('mctp0'), { code: 'EHOSTUNREACH', message: /went away/ });
+  t.equal(bo.endpoint(9)?.connectivity, 'unavailable');
+  await runFor(w.clock, 10_000, 50);
+  t.equal(bo.endpoint(9)?.connectivity, 'unavailable', 'and no recovery was started for it');
+
+  // Asked again after the loss, the host answers for its new self.
+  await bo.setupEndpoint('mctp0');
+  t.equal(bo.endpoint(9)?.connectivity, 'available');
+  t.same(log.slice(1), ['added 9 available', 'changed 9 unavailable', 'failed mctp0 EHOSTUNREACH', 'changed 9 available']);
+  bo.stop();
+});
+
+t.test('linkLost then carrier loss: still unavailable, not merely degraded; carrier up sets it up again', async (t) => {
+  const w = new World();
+  const host = w.link('mctp0', { uuid: UUID_A });
+  const bo = new BusOwner(w.bmc);
+  const log = events(bo);
+  bo.start();
+  await bo.waitForEndpoint();
+  bo.linkLost('mctp0');
+  host.iface.setUp(false);
+  await settle();
+  t.equal(bo.endpoint(9)?.connectivity, 'unavailable');
+  host.iface.setUp(true);
+  await runUntil(w.clock, () => bo.endpoint(9)?.connectivity === 'available');
+  t.same(log, ['added 9 available', 'changed 9 unavailable', 'changed 9 available']);
+  bo.linkLost('mctp7'); // a link without endpoints: nothing to do
+  bo.stop();
+  bo.linkLost('mctp0');
+  t.equal(bo.endpoint(9)?.connectivity, 'available', 'a stopped bus owner changes nothing');
+});

@@ -11,6 +11,11 @@
  * When the stream is down the page falls back to polled snapshots
  * (`applyPowerSnapshot`, `applyStatusSnapshot`) so the panel still moves.
  *
+ * Servers that track host boots say when one begins (`host-boot`, and
+ * `host.boot.id` in /status): a new boot id starts a new boot here too, even
+ * when the power state never left "on" (a reset). An endpoint the server
+ * reports as unavailable (its host was reset or is off) is not assigned.
+ *
  * Every function is pure and total: events are `unknown` and malformed ones
  * leave the state as it was. DOM-free: also compiled and unit-tested under Node.
  */
@@ -48,9 +53,11 @@ export interface BootState {
    * while on, or "on" seen without either. Null while the host is not booting.
    */
   readonly bootBeganMs: number | null;
+  /** The server's id for the current boot, when it tracks boots; null while none runs or unknown. */
+  readonly bootId: number | null;
   /** This boot's milestones, in arrival order. */
   readonly milestones: readonly Milestone[];
-  /** The live astlpc channel carrier (the BMC side keeps the channel across host resets). */
+  /** The live astlpc channel carrier (a host reset takes it down until the new boot inits the channel). */
   readonly astlpcCarrier: boolean;
   readonly astlpcUpMs: number | null;
   /** Endpoints that hold now, as "net:eid". */
@@ -66,6 +73,7 @@ export const initialBootState: BootState = Object.freeze({
   powerSinceMs: null,
   powerOnMs: null,
   bootBeganMs: null,
+  bootId: null,
   milestones: Object.freeze([]) as readonly Milestone[],
   astlpcCarrier: false,
   astlpcUpMs: null,
@@ -97,13 +105,15 @@ export function bootReducer(state: BootState, event: unknown): BootState {
       return withPower(s, str(event.state), t);
     case 'host-reset':
       return withReset(s, t);
+    case 'host-boot':
+      return withBoot(s, uint(event.boot), str(event.reason), timeMs(event.startedAt) ?? t);
     case 'boot-milestone':
       return withMilestone(s, str(event.name), num(event.seconds), t);
     case 'astlpc-state':
       return withCarrier(s, bool(event.carrier), t);
     case 'endpoint-assigned':
     case 'endpoint-updated':
-      return withEndpoint(s, endpointKey(event), true, t);
+      return withEndpoint(s, endpointKey(event), !isGone(event.connectivity), t);
     case 'endpoint-removed':
       return withEndpoint(s, endpointKey(event), false, t);
     default:
@@ -133,13 +143,30 @@ function withReset(s: BootState, t: number | null): BootState {
   return { ...next, bootBeganMs: t, powerOnMs };
 }
 
+/**
+ * A boot began (servers that track boots): like a reset, from the moment the
+ * server says it began. The same boot again (a replay) changes nothing.
+ */
+function withBoot(s: BootState, id: number | null, reason: string | null, began: number | null): BootState {
+  if (id === null || id === s.bootId) return s;
+  const next = withReset(s, began);
+  // A boot begun by a power-on reaches "on" a moment after it began: that transition says when.
+  const powerOnMs = reason === 'power-on' ? s.powerOnMs : next.powerOnMs;
+  return { ...next, bootId: id, powerOnMs };
+}
+
+/** What the server says of an endpoint whose host was reset or is off. */
+function isGone(connectivity: unknown): boolean {
+  return str(connectivity)?.toLowerCase() === 'unavailable';
+}
+
 function withPower(s: BootState, power: string | null, t: number | null): BootState {
   if (power === null || power === s.power) return s;
-  const next: BootState = { ...s, power, powerSinceMs: t };
+  const next: BootState = { ...s, power, powerSinceMs: t, bootId: power === 'off' || power === 'crashed' ? null : s.bootId };
   if (power === 'on') {
-    // Reached through powering-on/resetting, the boot began there; from anywhere else
-    // (off, a state polling missed, nothing known yet) it is a new boot that begins now.
-    const began = s.power !== null && BOOTING.has(s.power) ? s.bootBeganMs : t;
+    // Reached through powering-on/resetting, or with the server's boot already begun, the boot
+    // began there; from anywhere else (off, a state polling missed, nothing known yet) it begins now.
+    const began = (s.power !== null && BOOTING.has(s.power)) || s.bootId !== null ? (s.bootBeganMs ?? t) : t;
     return { ...next, powerOnMs: t, bootBeganMs: began };
   }
   // Like the server's hub: milestones belong to one boot and stop holding once the host leaves "on".
@@ -212,6 +239,13 @@ export function applyPowerSnapshot(s: BootState, body: unknown): BootState {
 export function applyStatusSnapshot(s: BootState, status: unknown): BootState {
   const host = rec(rec(status).host);
   let next = applyPowerSnapshot(s, { state: host.power, since: host.since });
+  // A server that tracks boots says which one runs: another id than ours is a boot we missed (a reset keeps "on").
+  const boot = rec(host.boot);
+  if ('id' in boot) {
+    const id = uint(boot.id);
+    if (id === null) next = next.bootId === null ? next : { ...next, bootId: null };
+    else next = withBoot(next, id, str(boot.reason), timeMs(boot.startedAt));
+  }
   if (!isRecord(host.boot) || next.power !== 'on') return next;
   const milestones: Milestone[] = [];
   for (const raw of arr(host.boot.milestones)) {
