@@ -25,11 +25,15 @@ export const DEFAULT_UART_BACKLOG = 256 * 1024;
 
 export interface UartWireStats {
   bytesFromHost: number;
+  /** Reads from the wire that brought them (bytes per chunk shows how the far end batches). */
+  chunksFromHost: number;
   bytesToHost: number;
   /** Host bytes dropped because the backlog was full. */
   droppedBacklog: number;
   /** BMC bytes the link refused (no peer attached). */
   droppedToHost: number;
+  /** The most the backlog has held after feeding the FIFO: how far the BMC's driver fell behind. */
+  backlogPeak: number;
 }
 
 export class UartWire {
@@ -38,7 +42,7 @@ export class UartWire {
   readonly #limit: number;
   #backlog: Buffer[] = [];
   #backlogBytes = 0;
-  #stats: UartWireStats = { bytesFromHost: 0, bytesToHost: 0, droppedBacklog: 0, droppedToHost: 0 };
+  #stats: UartWireStats = { bytesFromHost: 0, chunksFromHost: 0, bytesToHost: 0, droppedBacklog: 0, droppedToHost: 0, backlogPeak: 0 };
   readonly #onData = (chunk: Buffer): void => this.#fromHost(chunk);
   readonly #onReady = (): void => this.#pump();
   readonly #onConnect = (): void => this.#port.setLineConnected?.(true);
@@ -70,6 +74,7 @@ export class UartWire {
 
   #fromHost(chunk: Buffer): void {
     this.#stats.bytesFromHost += chunk.length;
+    this.#stats.chunksFromHost++;
     const room = this.#limit - this.#backlogBytes;
     if (chunk.length > room) {
       this.#stats.droppedBacklog += chunk.length - room;
@@ -79,6 +84,7 @@ export class UartWire {
     this.#backlog.push(chunk);
     this.#backlogBytes += chunk.length;
     this.#pump();
+    if (this.#backlogBytes > this.#stats.backlogPeak) this.#stats.backlogPeak = this.#backlogBytes;
   }
 
   /** Feed the RX FIFO as far as it has room; 'host-tx-ready' calls again. */

@@ -51,7 +51,9 @@ t.test('bytes both ways; the backlog feeds the FIFO as the BMC reads', async (t)
   uart.writeRegister(0, 0x21);
   clock.advance(0);
   t.same(Buffer.concat(a.sent), Buffer.from('!'));
-  t.match(wire.stats(), { bytesFromHost: 20, bytesToHost: 1, droppedBacklog: 0, backlogBytes: 0 });
+  t.match(wire.stats(), { bytesFromHost: 20, chunksFromHost: 1, bytesToHost: 1, droppedBacklog: 0, backlogBytes: 0, backlogPeak: 4 });
+  b.write(Buffer.from('kl'));
+  t.match(wire.stats(), { bytesFromHost: 22, chunksFromHost: 2, backlogPeak: 4 }, 'the peak is what waited, not what arrived');
 });
 
 t.test('the VUART has no line: connects and disconnects change nothing', async (t) => {
