@@ -31,6 +31,7 @@ import { projectDir } from '../lib/project-dir.js';
 import { ChardevSocket } from '../transport/chardev-socket.js';
 import { IPMI_SOCKET } from '../transport/runtime-files.js';
 import type { HostPowerActions } from '../firmware/services/ipmi/ipmi-service.js';
+import type { SerialDeviceOptions } from '../transport/serial-device.js';
 
 export interface BmcInstanceOptions {
   runtimeDir: string;
@@ -46,6 +47,8 @@ export interface BmcInstanceOptions {
   serialEid?: number;
   /** astlpc MTU, header included (default: as large as the window allows). */
   mtu?: number;
+  /** Run the BMC's MCTP serial binding on this tty or pty instead of the UART (BmcFirmwareOptions.serialDevice). */
+  mctpSerial?: SerialDeviceOptions;
   /** Start the QEMU host (default true). */
   host?: boolean;
   /**
@@ -134,6 +137,7 @@ export class BmcInstance extends EventEmitter {
       serialEid: opts.serialEid ?? 20,
       ...(opts.eid ? { eid: opts.eid } : {}),
       ...(opts.mtu ? { mtu: opts.mtu } : {}),
+      ...(opts.mctpSerial ? { serialDevice: opts.mctpSerial } : {}),
     });
     this.ipmiWire = ipmi ? new ChardevSocket({ role: 'server', endpoint: { kind: 'unix', path: path.join(opts.runtimeDir, IPMI_SOCKET) } }) : null;
     this.host =

@@ -47,8 +47,8 @@ export type TransportErrorCode =
   /** write() on a window opened read-only. */
   | 'EREADONLY'
   // ---- serial device
-  /** The optional serialport packages are not installed. */
-  | 'ENOPKG'
+  /** A serial device (tty, pty) could not be opened or set up; the OS error is the cause. */
+  | 'EDEVICE'
   // ---- KCS-wire client
   /** No model connected, or connected but its hello (or SYNC reply) has not arrived yet. */
   | 'ENOTCONN'

@@ -3,7 +3,9 @@
  * as it happens — image, QEMU, boot milestones, astlpc channel up, host
  * endpoint assigned, echo round trip, the API address. Ctrl-C shuts it all
  * down. `--no-host` starts the BMC alone (a host agent can attach from
- * another process: `bmcemu host-agent`).
+ * another process: `bmcemu host-agent`). `--mctp-serial PATH[,BAUD]` runs the
+ * BMC's MCTP serial binding on a real tty or a pty instead of the UART cabled
+ * to the emulated host.
  *
  * Much of what it reports is driven by the host (astlpc state changes, guest
  * resets, console milestones, peers dropped for not reading), so every such
@@ -17,6 +19,9 @@ import type { Clock } from '../../lib/clock.js';
 import { LogRateLimiter } from '../../lib/rate-limit.js';
 import { BmcInstance } from '../../instance/bmc-instance.js';
 import type { AstlpcStateEvent } from '../../firmware/mctp/astlpc/binding.js';
+import { parseSerialDeviceSpec, type SerialDeviceOptions } from '../../transport/serial-device.js';
+import { isCodedError } from '../../lib/errors.js';
+import { usageError } from '../errors.js';
 import { ASTLPC_IFNAME, SERIAL_IFNAME } from '../../firmware/bmc/bmc-firmware.js';
 import type { MctpStack } from '../../firmware/mctp/stack.js';
 import type { ChardevOverflow } from '../../transport/chardev-socket.js';
@@ -25,13 +30,25 @@ import { claimRuntimeDir, describeStaleClaim, instanceDir, instanceName } from '
 import { instanceStateDir } from '../state-dir.js';
 
 export const RUN_USAGE = `usage: bmcemu run [--instance NAME | --runtime-dir DIR] [--state-dir DIR] [--no-host] [--eid N] [--mtu N]
-                  [--api-host ADDR] [--api-port PORT]  (token: $BMCEMU_API_TOKEN)
+                  [--mctp-serial PATH[,BAUD]] [--api-host ADDR] [--api-port PORT]  (token: $BMCEMU_API_TOKEN)
   --instance NAME    instance name (default $BMCEMU_INSTANCE, else "default"); its runtime
                      directory is /dev/shm/bmcemu-<uid>/NAME (or under $BMCEMU_RUNTIME_BASE)
   --runtime-dir DIR  an explicit runtime directory instead
   --state-dir DIR    where the SEL, FRU and boot options persist (default
                      $BMCEMU_STATE_DIR/NAME, $XDG_STATE_HOME/bmcemu/NAME or ~/.local/state/bmcemu/NAME)
+  --mctp-serial      run the MCTP serial binding on this tty or pty (default baud 115200)
+                     instead of the UART cabled to the emulated host's ttyS1
 `;
+
+/** --mctp-serial PATH[,BAUD], as a usage error when malformed. */
+export function mctpSerialOpt(v: string | undefined): SerialDeviceOptions | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseSerialDeviceSpec(v);
+  } catch (err) {
+    throw isCodedError(err, 'ERR_BAD_CONFIG') ? usageError(`--mctp-serial: ${err.message}`) : err;
+  }
+}
 
 export function describeAstlpc(ev: AstlpcStateEvent): string {
   if (ev.carrier) return `astlpc channel up: protocol v${ev.version}, MTU ${ev.mtu} (${ev.mtu - 4}-byte payload)`;
@@ -104,6 +121,7 @@ function parseRunArgs(argv: string[]) {
       'state-dir': { type: 'string' },
       eid: { type: 'string' },
       mtu: { type: 'string' },
+      'mctp-serial': { type: 'string' },
       'no-host': { type: 'boolean', default: false },
       'api-host': { type: 'string' },
       'api-port': { type: 'string' },
@@ -126,6 +144,7 @@ export async function main(argv: string[]): Promise<number | void> {
   const mtu = intOpt(values.mtu, 'mtu', 68, 1 << 20);
   const eid = intOpt(values.eid, 'eid', 8, 254);
   const apiPort = intOpt(values['api-port'], 'api-port', 0, 65535);
+  const mctpSerial = mctpSerialOpt(values['mctp-serial']);
   const token = process.env.BMCEMU_API_TOKEN;
   const withHost = !values['no-host'];
   const dir = claimRuntimeDir(instanceDir(instanceName(values.instance), values['runtime-dir']), {
@@ -144,6 +163,7 @@ export async function main(argv: string[]): Promise<number | void> {
     host: withHost,
     ...(mtu ? { mtu } : {}),
     ...(eid ? { eid } : {}),
+    ...(mctpSerial ? { mctpSerial } : {}),
     api: { ...(values['api-host'] ? { host: values['api-host'] } : {}), ...(apiPort !== undefined ? { port: apiPort } : {}), ...(token ? { token } : {}) },
     log: (line) => limiter.log(logKind(line), line),
   });
@@ -167,6 +187,7 @@ export async function main(argv: string[]): Promise<number | void> {
     throw e;
   }
   log(mctpLine(instance.fw.stack));
+  if (mctpSerial) log(`MCTP serial binding on ${mctpSerial.path} at ${mctpSerial.baudRate} baud`);
   if (instance.api?.address) {
     const { url } = instance.api.address;
     log(`dashboard at ${url}/ ; status API at ${url}/api/v1 (docs at ${url}/api/v1/docs)`);

@@ -3,7 +3,8 @@
  * BMC-side registers, and the MCTP stack with the astlpc binding in BMC mode
  * on interface `mctplpc0` and the serial binding on `mctpserial0` over the
  * UART's tty — what mctp-demux-daemon (or the kernel bindings) and
- * systemd-networkd set up on an OpenBMC system.
+ * systemd-networkd set up on an OpenBMC system. Given a serial device (a real
+ * tty or a pty), the serial binding runs on that instead of the UART.
  */
 import type { Ast2500Soc } from '../../hw-models/ast2500-soc.js';
 import { AspeedLpcCtrl, ASPEED_LPC_CTRL_WINDOW_MEMORY, topOfFwSpace } from '../drivers/aspeed-lpc-ctrl.js';
@@ -17,6 +18,8 @@ import { ControlResponder, ECHO_VDM } from '../mctp/control/responder.js';
 import { AstlpcBinding, type AstlpcStateEvent } from '../mctp/astlpc/binding.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { SerialBinding } from '../mctp/serial/binding.js';
+import { SerialDeviceKeeper, type SerialDeviceOptions, type SerialDeviceStats } from '../../transport/serial-device.js';
+import type { UartTtyStats } from '../drivers/uart-tty.js';
 import { MctpStack } from '../mctp/stack.js';
 import { lpcCtrlWindowPort, rawKcsAstlpcPort } from './astlpc-ports.js';
 
@@ -46,8 +49,17 @@ export interface BmcFirmwareOptions {
   mtu?: number;
   /** The IPMI service (ipmid's role); false for none. The composition serves it on QEMU's ipmi-bmc-extern link. */
   ipmi?: Omit<IpmiServiceOptions, 'clock'> | false;
+  /**
+   * Run the serial binding on this device (a real tty or a pty, at its baud
+   * rate) instead of the UART's tty; it is reopened after every hang-up.
+   * Default: none (the UART cabled to the emulated host's ttyS1).
+   */
+  serialDevice?: SerialDeviceOptions | null;
   clock?: Clock;
 }
+
+/** What carries the serial binding, for status and diagnostics. */
+export type SerialLinkStats = { kind: 'uart'; tty: UartTtyStats | null } | { kind: 'device'; device: SerialDeviceStats };
 
 export class BmcFirmware {
   readonly stack: MctpStack;
@@ -67,6 +79,10 @@ export class BmcFirmware {
   readonly serialEid: number;
   #soc: Ast2500Soc;
   #serialRunning = false;
+  /** The UART's tty while one is open (the UART path). */
+  #serialTty: UartTty | null = null;
+  /** The serial device, when the binding runs on one instead of the UART. */
+  readonly serialDevice: SerialDeviceKeeper | null;
   readonly hostEid: number | null;
 
   constructor(opts: BmcFirmwareOptions) {
@@ -78,6 +94,7 @@ export class BmcFirmware {
     this.#soc = opts.soc;
     this.stack = new MctpStack({ clock });
     this.serial = new SerialBinding();
+    this.serialDevice = opts.serialDevice ? new SerialDeviceKeeper({ ...opts.serialDevice, clock }) : null;
     this.console = new ConsoleService(new VuartTty(opts.soc.vuart));
     this.ipmi = opts.ipmi === false || opts.ipmi === undefined ? null : new IpmiService({ ...opts.ipmi, clock });
     // The bus-owner responder advertises the echo service (mctp-echo's VDM set).
@@ -116,8 +133,28 @@ export class BmcFirmware {
     this.stack.addAddress(SERIAL_IFNAME, this.serialEid);
     serial.setUp(true);
     this.#serialRunning = true;
-    this.#openSerialTty();
+    if (this.serialDevice) this.#startSerialDevice(this.serialDevice);
+    else this.#openSerialTty();
     if (this.#runBusOwner) this.busOwner.start();
+  }
+
+  serialLinkStats(): SerialLinkStats {
+    if (this.serialDevice) return { kind: 'device', device: this.serialDevice.stats() };
+    return { kind: 'uart', tty: this.#serialTty?.stats ?? null };
+  }
+
+  /** Each time the device (re)opens, the binding gets the new stream; a hang-up drops carrier until then. */
+  #startSerialDevice(device: SerialDeviceKeeper): void {
+    device.on('stream', (stream) => {
+      try {
+        this.serial.attachStream(stream);
+      } catch {
+        // The binding was closed under us: nobody wants the line.
+        stream.destroy();
+        void device.stop();
+      }
+    });
+    device.start();
   }
 
   /**
@@ -137,6 +174,7 @@ export class BmcFirmware {
       tty.destroy();
       return;
     }
+    this.#serialTty = tty;
     tty.once('close', this.#openSerialTty);
   };
 
@@ -153,6 +191,7 @@ export class BmcFirmware {
   async stop(): Promise<void> {
     this.#serialRunning = false;
     this.busOwner.stop();
+    await this.serialDevice?.stop();
     await this.stack.close();
     this.rawKcs.close();
     this.console.close();

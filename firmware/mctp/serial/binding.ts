@@ -1,7 +1,7 @@
 /**
  * MCTP serial binding (DSP0253) over any Node Duplex byte stream: the VUART
  * tty driver's stream, a node:net socket to a QEMU serial chardev, a pty, or a
- * real device through @serialport/stream (see open-serial-device.ts).
+ * real device through @serialport/stream (transport/serial-device.ts).
  *
  * It behaves like the Linux mctp-serial line discipline: no link-layer
  * address, MTU fixed at 68, oversize transmits dropped (tx_dropped), FCS
