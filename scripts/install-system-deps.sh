@@ -22,7 +22,6 @@
 #   openipmi         ipmi_sim, the reference BMC the IPMI benchmark runs beside bmcemu
 #   socat            a pty at a fixed path relayed to a socket: the serial-device tests'
 #                    stand-in for a cable (bmcemu run --mctp-serial)
-#   stress-ng        keeps every core busy while the system test checks the serial link
 # The guest image needs no host tools beyond these: images/ writes the cpio
 # archive and gzips it in TypeScript, and the kernel and busybox packages are
 # downloaded by apt-get into bmcemu's cache (they are not installed).
@@ -40,8 +39,8 @@ check_only=0
 for arg in "$@"; do
   case "$arg" in
     --check) check_only=1 ;;
-    --test) PACKAGES+=(chromium fonts-dejavu-core openipmi socat stress-ng) ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --test) PACKAGES+=(chromium fonts-dejavu-core openipmi socat) ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$arg' (use --check, --test, or no option)" ;;
   esac
 done
