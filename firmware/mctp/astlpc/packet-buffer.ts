@@ -8,7 +8,7 @@
  * Pure helpers; the endpoint does the window accesses in libmctp's order.
  */
 import { type AstlpcVersion, CRC_TRAILER_LEN, MCTP_HDR_LEN, bodySize } from './control-area.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../../../lib/crc32.js';
 
 /** The only transport-header version astlpc accepts (whole byte 0 is compared, as libmctp does). */
 export const MCTP_HDR_VERSION_1 = 0x01;

@@ -20,7 +20,7 @@ import {
   validateLayout,
   type Layout,
 } from '../../../../firmware/mctp/astlpc/control-area.js';
-import { CRC32_IS_NATIVE, crc32, crc32Table } from '../../../../firmware/mctp/astlpc/crc32.js';
+import { CRC32_IS_NATIVE, crc32, crc32Table } from '../../../../lib/crc32.js';
 import { checkBody, encodeBody, lengthFits } from '../../../../firmware/mctp/astlpc/packet-buffer.js';
 
 t.test('control area codec is big-endian and byte-exact', async (t) => {

@@ -18,7 +18,7 @@ import {
   type ControlArea,
   type Layout,
 } from '../../../../firmware/mctp/astlpc/control-area.js';
-import { crc32 } from '../../../../firmware/mctp/astlpc/crc32.js';
+import { crc32 } from '../../../../lib/crc32.js';
 import { prng } from './fakes.js';
 import { Harness, pattern } from './harness.js';
 

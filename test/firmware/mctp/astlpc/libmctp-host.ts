@@ -24,7 +24,7 @@
  * for each packet delivered to the core.
  */
 import { EventEmitter } from 'node:events';
-import { crc32 } from '../../../../firmware/mctp/astlpc/crc32.js';
+import { crc32 } from '../../../../lib/crc32.js';
 import type { AstlpcHostKcsPort, AstlpcWindowPort } from '../../../../firmware/mctp/astlpc/ports.js';
 
 const KCS_STATUS_BMC_READY = 0x80;

@@ -5,7 +5,7 @@
  * tx_before_channel_init, send_large_packet, corrupt CRC cases).
  */
 import t from 'tap';
-import { crc32 } from '../../../../firmware/mctp/astlpc/crc32.js';
+import { crc32 } from '../../../../lib/crc32.js';
 import { Harness, packetise, pattern, reassemble } from './harness.js';
 
 const pkt = (len: number, seed = 1, dest = 9, src = 8): Buffer => {
